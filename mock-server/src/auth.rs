@@ -1,0 +1,160 @@
+//! Authentication from the spec's credential parts: query parameter, header or Bearer token.
+
+use std::collections::BTreeMap;
+
+use http::request::Parts;
+use serde::Deserialize;
+
+use crate::error::Rejection;
+use crate::spec::{CredentialLocation, CredentialPart, Operation, Vendor};
+use crate::state::{Credentials, tenants_of};
+
+/// How header names are compared where a spec asks for an exact case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeaderCase {
+    /// The name must be sent exactly as the spec spells it (what the vendor docs promise).
+    #[default]
+    Strict,
+    /// Any case is accepted (RFC 9110 behaviour).
+    Lenient,
+}
+
+/// An allow-list of credentials (`--credentials FILE`): per vendor, the accepted accounts.
+///
+/// ```yaml
+/// smartlead:
+///   - api_key: sk_test_1
+/// agencyhandy:
+///   - api_key: ah_key
+///     tenants: [64b7f0c2a1b2c3d4e5f60718]   # optional: fixed tenant ids
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct CredentialList(pub BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>);
+
+impl CredentialList {
+    /// The accepted entry whose every string field equals the request's credential part.
+    fn find(&self, vendor: &str, creds: &Credentials, primary: &str) -> Option<&BTreeMap<String, serde_json::Value>> {
+        self.0.get(vendor)?.iter().find(|entry| {
+            entry.get(primary).and_then(|v| v.as_str())
+                == creds.iter().find(|(n, _)| n == primary).map(|(_, v)| v.as_str())
+        })
+    }
+
+    fn fixed_tenants(entry: &BTreeMap<String, serde_json::Value>) -> Option<Vec<String>> {
+        let list = entry.get("tenants")?.as_array()?;
+        Some(list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+    }
+}
+
+/// The request's credentials for an operation, or why they are refused.
+pub(crate) fn authenticate(
+    vendor: &Vendor,
+    op: &Operation,
+    parts: &Parts,
+    raw_names: Option<&[String]>,
+    case: HeaderCase,
+    allow: Option<&CredentialList>,
+) -> Result<Credentials, Rejection> {
+    let mut creds = Credentials::new();
+    for &i in &op.auth {
+        let part = &vendor.auth.credentials[i];
+        let value = extract(part, parts, raw_names, case)?;
+        let rejected = !part.tenant && vendor.auth.reject_prefixes.iter().any(|p| value.starts_with(p.as_str()));
+        if rejected {
+            return Err(Rejection::Unauthorized(format!(
+                "{} `{}` starts with a rejected prefix",
+                part.name,
+                mask(&value)
+            )));
+        }
+        creds.push((part.name.clone(), value));
+    }
+    let primary = &vendor.auth.credentials[op.auth[0]].name;
+    let mut fixed_tenants = None;
+    if let Some(allow) = allow {
+        let entry = allow
+            .find(&vendor.name, &creds, primary)
+            .ok_or_else(|| Rejection::Unauthorized(format!("{primary} is not in the credentials file")))?;
+        fixed_tenants = CredentialList::fixed_tenants(entry);
+    }
+    for &i in &op.auth {
+        let part = &vendor.auth.credentials[i];
+        let (Some(tenants), true) = (&vendor.tenants, part.tenant) else { continue };
+        let owner = creds.iter().find(|(n, _)| *n == tenants.credential).map(|(_, v)| v.as_str()).unwrap_or_default();
+        let value = creds.iter().find(|(n, _)| *n == part.name).map(|(_, v)| v.as_str()).unwrap_or_default();
+        let owned = tenants_of(&vendor.name, tenants, owner, fixed_tenants.as_deref());
+        let known = owned.iter().any(|t| t.get(&tenants.id.path).and_then(|v| v.as_str()) == Some(value));
+        if !known {
+            return Err(Rejection::Forbidden(format!(
+                "{} `{value}` is not a tenant of this {}",
+                part.name, tenants.credential
+            )));
+        }
+    }
+    Ok(creds)
+}
+
+/// The tenants an operation's caller owns (for `list_tenants`).
+pub(crate) fn tenants_for(
+    vendor: &Vendor,
+    creds: &Credentials,
+    allow: Option<&CredentialList>,
+) -> Vec<serde_json::Value> {
+    let Some(tenants) = &vendor.tenants else { return Vec::new() };
+    let owner = creds.iter().find(|(n, _)| *n == tenants.credential).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let fixed =
+        allow.and_then(|a| a.find(&vendor.name, creds, &tenants.credential)).and_then(CredentialList::fixed_tenants);
+    tenants_of(&vendor.name, tenants, owner, fixed.as_deref())
+}
+
+fn extract(
+    part: &CredentialPart,
+    parts: &Parts,
+    raw_names: Option<&[String]>,
+    case: HeaderCase,
+) -> Result<String, Rejection> {
+    let missing =
+        || Rejection::Unauthorized(format!("{} missing ({} `{}`)", part.name, location_word(part.location), part.key));
+    let value = match part.location {
+        CredentialLocation::Query => form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == part.key.as_str())
+            .map(|(_, v)| v.into_owned()),
+        CredentialLocation::Header => {
+            let value = parts.headers.get(part.key.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let must_check = part.case_sensitive && case == HeaderCase::Strict && value.is_some();
+            if let (true, Some(raw)) = (must_check, raw_names)
+                && !raw.iter().any(|n| n == &part.key)
+            {
+                let sent = raw.iter().find(|n| n.eq_ignore_ascii_case(&part.key)).cloned().unwrap_or_default();
+                return Err(Rejection::Unauthorized(format!(
+                    "header `{sent}` must be spelled `{}` (case-exact)",
+                    part.key
+                )));
+            }
+            value
+        }
+        CredentialLocation::Bearer => parts
+            .headers
+            .get(part.key.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().to_owned()),
+    };
+    value.filter(|v| !v.is_empty()).ok_or_else(missing)
+}
+
+fn location_word(l: CredentialLocation) -> &'static str {
+    match l {
+        CredentialLocation::Query => "query parameter",
+        CredentialLocation::Header => "header",
+        CredentialLocation::Bearer => "Bearer token in",
+    }
+}
+
+/// Keeps a secret recognisable in diagnostics without printing it whole.
+pub(crate) fn mask(secret: &str) -> String {
+    let shown: String = secret.chars().take(4).collect();
+    if secret.chars().count() <= 4 { "****".into() } else { format!("{shown}****") }
+}

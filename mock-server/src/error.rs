@@ -1,0 +1,151 @@
+//! Every way a request can fail, and the one type that renders any answer over HTTP.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::journal::{Outcome, Violation};
+use crate::spec::{Template, Vendor};
+use crate::state::Clash;
+use crate::template::render;
+
+/// Why a request is refused; each variant names the vendor template that answers it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Rejection {
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("malformed body: {0}")]
+    Malformed(String),
+    #[error("{} schema violation(s)", .0.len())]
+    Invalid(Vec<Violation>),
+    #[error("duplicate {}: {}", .0.field, .0.value)]
+    Duplicate(Clash),
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("body not received in time")]
+    Timeout,
+    #[error("no route for {method} {path}; nearest: {nearest}")]
+    Unrouted { method: String, path: String, nearest: String },
+    #[error("{method} not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String, allowed: Vec<String> },
+}
+
+impl Rejection {
+    fn template(&self) -> &str {
+        match self {
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::Malformed(_) => "malformed",
+            Self::Invalid(_) => "invalid",
+            Self::Duplicate(clash) => &clash.error,
+            Self::TooLarge(_) => "too_large",
+            Self::Timeout => "timeout",
+            Self::Unrouted { .. } => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+        }
+    }
+
+    /// What the template can see: `error.{message,field,fields,value,index}`, `nearest`,
+    /// `method`, `path`.
+    fn context(&self) -> Value {
+        let error = match self {
+            Self::Invalid(violations) => {
+                let first = violations.first();
+                let fields: Map<String, Value> =
+                    violations.iter().map(|v| (v.field.clone(), Value::String(v.message.clone()))).collect();
+                json!({
+                    "message": first.map(|v| v.message.as_str()),
+                    "field": first.map(|v| v.field.as_str()),
+                    "fields": fields,
+                    "violations": violations,
+                })
+            }
+            Self::Duplicate(c) => clash_context(c),
+            other => json!({ "message": other.to_string() }),
+        };
+        let mut ctx = json!({ "error": error });
+        if let Self::Unrouted { method, path, nearest } = self {
+            ctx["nearest"] = json!(nearest);
+            ctx["method"] = json!(method);
+            ctx["path"] = json!(path);
+        }
+        if let Self::MethodNotAllowed { method, path, .. } = self {
+            ctx["method"] = json!(method);
+            ctx["path"] = json!(path);
+        }
+        // Messages for humans say what is wrong without the variant's prefix.
+        if let Self::Unauthorized(m) | Self::Forbidden(m) | Self::Malformed(m) = self {
+            ctx["error"]["message"] = json!(m);
+        }
+        ctx
+    }
+
+    pub(crate) fn outcome(&self) -> Outcome {
+        match self {
+            Self::Unauthorized(reason) => Outcome::Unauthorized { reason: reason.clone() },
+            Self::Forbidden(reason) => Outcome::Forbidden { reason: reason.clone() },
+            Self::Malformed(reason) => Outcome::Malformed { reason: reason.clone() },
+            Self::Invalid(violations) => Outcome::Invalid { violations: violations.clone() },
+            Self::Duplicate(clash) => Outcome::duplicate(clash),
+            Self::TooLarge(limit) => Outcome::TooLarge { limit: *limit },
+            Self::Timeout => Outcome::Timeout,
+            Self::Unrouted { nearest, .. } => Outcome::Unrouted { nearest: nearest.clone() },
+            Self::MethodNotAllowed { allowed, .. } => Outcome::MethodNotAllowed { allowed: allowed.clone() },
+        }
+    }
+
+    /// The vendor's answer for this rejection.
+    pub(crate) fn render(&self, vendor: &Vendor) -> Answer {
+        let template = vendor.errors.get(self.template()).expect("spec loading checks every engine template exists");
+        let mut answer = Answer::from_template(template, &self.context());
+        if let Self::MethodNotAllowed { allowed, .. } = self {
+            answer.headers.push(("allow".into(), allowed.join(", ")));
+        }
+        answer
+    }
+}
+
+/// The template context of one clash (also used per entry in bulk answers).
+pub(crate) fn clash_context(c: &Clash) -> Value {
+    json!({ "message": format!("{} already exists", c.field), "field": c.field, "value": c.value, "index": c.index })
+}
+
+/// An HTTP answer: status, extra headers, JSON body. Renders every success and error.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Value,
+}
+
+impl Answer {
+    pub(crate) fn from_template(template: &Template, context: &Value) -> Self {
+        Self {
+            status: StatusCode::from_u16(template.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: template
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (k.clone(), render(&Value::String(v.clone()), context).as_str().unwrap_or_default().to_owned())
+                })
+                .collect(),
+            body: render(&template.body, context),
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body).unwrap_or_default();
+        let mut response =
+            (self.status, [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
+        for (name, value) in self.headers {
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                response.headers_mut().insert(n, v);
+            }
+        }
+        response
+    }
+}

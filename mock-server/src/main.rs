@@ -1,0 +1,161 @@
+//! `vendor-mock`: the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use vendor_mock::{Config, CredentialList, HeaderCase, Mock, Specs};
+
+/// A faithful mock of SmartLead, Cellcast, VoiceAIWrapper and AgencyHandy's create-client
+/// endpoints, driven by OpenAPI spec files.
+#[derive(Debug, Parser)]
+#[command(name = "vendor-mock", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every vendor on one port, at the vendors' real paths.
+    Serve(ServeArgs),
+    /// Print the fidelity table (behaviour, documented or assumed, source) as Markdown.
+    Fidelity(SpecsArg),
+    /// Check spec files and list their vendors and routes.
+    Check(SpecsArg),
+}
+
+#[derive(Debug, clap::Args)]
+struct SpecsArg {
+    /// Load the spec files of this folder instead of the embedded ones.
+    #[arg(long, env = "VENDOR_MOCK_SPECS")]
+    specs: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to bind (loopback by default: the mock accepts any credential).
+    #[arg(long, env = "VENDOR_MOCK_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to bind (0 picks a free one).
+    #[arg(long, env = "VENDOR_MOCK_PORT", default_value_t = 4010)]
+    port: u16,
+    #[command(flatten)]
+    specs: SpecsArg,
+    /// Make generated ids and timestamps deterministic.
+    #[arg(long, env = "VENDOR_MOCK_SEED")]
+    seed: Option<u64>,
+    /// `strict`: case-exact header names where a vendor requires them (HTTP/1.1); `lenient`: any case.
+    #[arg(long, env = "VENDOR_MOCK_HEADER_CASE", value_enum, default_value_t = HeaderCase::Strict)]
+    header_case: HeaderCase,
+    /// Accept only the credentials listed in this YAML file (vendor → list of credential objects).
+    #[arg(long, env = "VENDOR_MOCK_CREDENTIALS")]
+    credentials: Option<PathBuf>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "VENDOR_MOCK_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Seconds a client may take to send a request head, and then its body.
+    #[arg(long, env = "VENDOR_MOCK_CLIENT_TIMEOUT", default_value_t = 10)]
+    client_timeout: u64,
+    /// Requests kept in the journal.
+    #[arg(long, env = "VENDOR_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
+    journal_size: usize,
+}
+
+fn load_specs(arg: &SpecsArg) -> anyhow::Result<Specs> {
+    Ok(match &arg.specs {
+        Some(dir) => Specs::from_dir(dir)?,
+        None => Specs::embedded()?,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Fidelity(arg) => load_specs(&arg).map(|s| print!("{}", s.fidelity_markdown())),
+        Command::Check(arg) => load_specs(&arg).map(|s| {
+            for vendor in s.vendor_names() {
+                println!("{vendor}: ok");
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vendor-mock: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VENDOR_MOCK_LOG")
+                .unwrap_or_else(|_| "vendor_mock=info".into()),
+        )
+        .with_target(false)
+        .init();
+    let specs = load_specs(&args.specs)?;
+    let credentials = match &args.credentials {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(yaml_serde::from_str::<CredentialList>(&text).with_context(|| format!("parsing {}", path.display()))?)
+        }
+        None => None,
+    };
+    let config = Config {
+        seed: args.seed,
+        header_case: args.header_case,
+        credentials,
+        body_limit: args.body_limit,
+        body_timeout: Duration::from_secs(args.client_timeout),
+        header_timeout: Duration::from_secs(args.client_timeout),
+        journal_size: args.journal_size,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+            .parse()
+            .with_context(|| format!("`{}` is not an IP address", args.host))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        let names = specs.vendor_names().join(", ");
+        let mock = Mock::new(specs, config);
+        println!("vendor-mock listening on http://{local} ({names})");
+        if !local.ip().is_loopback() {
+            println!(
+                "warning: bound to {} — the mock accepts any credential; keep it off untrusted networks",
+                local.ip()
+            );
+        }
+        vendor_mock::run(listener, mock, shutdown_signal()).await?;
+        println!("vendor-mock stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

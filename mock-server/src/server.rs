@@ -1,0 +1,71 @@
+//! The HTTP server: a router for in-process use, and an accept loop that records raw header
+//! names per connection and shuts down gracefully.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::ServiceExt as _;
+
+use crate::engine::{self, Mock};
+use crate::rawhead;
+
+/// How long in-flight requests get to finish once shutdown starts.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The mock as an axum router (every vendor route; answers `404`/`405` in the nearest vendor's
+/// shape). Serve it with [`run`] to get exact header-name case; in-process (`oneshot`) requests
+/// are treated as if their header case were unknown.
+pub fn app(mock: Arc<Mock>) -> Router {
+    Router::new().fallback(engine::handle).with_state(mock)
+}
+
+/// Serves `mock` on `listener` (HTTP/1.1 and h2c) until `shutdown` completes, then lets
+/// in-flight requests finish (up to 10 s).
+pub async fn run(listener: TcpListener, mock: Arc<Mock>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let router = app(Arc::clone(&mock));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(mock.config.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let (stream, heads) = rawhead::record(tcp);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(heads.clone());
+            router.clone().oneshot(request.map(Body::new))
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish within {DRAIN:?}");
+    }
+    Ok(())
+}

@@ -1,0 +1,509 @@
+//! Spec files: OpenAPI 3.1 documents whose `x-mock` extensions carry everything vendor-specific.
+//!
+//! The format is documented in `specs/README.md`. Loading resolves local `$ref`s, compiles the
+//! request schemas, and checks that every template the engine may need is present, so that a
+//! broken spec fails at start with its file, line and problem rather than at request time.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A spec file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct SpecError {
+    /// The file (its name for embedded specs, its path otherwise).
+    pub file: String,
+    /// The 1-based line, where it can be told.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The loaded vendors, in file-name order.
+#[derive(Debug, Clone)]
+pub struct Specs {
+    pub(crate) vendors: Vec<Arc<Vendor>>,
+}
+
+/// One vendor: its OpenAPI document and what the engine needs from it.
+#[derive(Debug)]
+pub(crate) struct Vendor {
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) doc: Value,
+    pub(crate) auth: Auth,
+    pub(crate) errors: BTreeMap<String, Template>,
+    pub(crate) operations: Vec<Operation>,
+    pub(crate) tenants: Option<Tenants>,
+    pub(crate) fidelity: Vec<Fidelity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Auth {
+    pub(crate) credentials: Vec<CredentialPart>,
+    #[serde(default)]
+    pub(crate) reject_prefixes: Vec<String>,
+}
+
+/// Where one part of a credential is carried.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CredentialPart {
+    pub(crate) name: String,
+    #[serde(rename = "in")]
+    pub(crate) location: CredentialLocation,
+    /// The query parameter or header name.
+    pub(crate) key: String,
+    /// The header name must be sent in exactly this case (HTTP/1.1 only).
+    #[serde(default)]
+    pub(crate) case_sensitive: bool,
+    /// The value must be one of the tenants of the account's primary credential.
+    #[serde(default)]
+    pub(crate) tenant: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum CredentialLocation {
+    Query,
+    Header,
+    Bearer,
+}
+
+/// An answer: status, extra headers and a JSON body with `{{…}}` placeholders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Template {
+    pub(crate) status: u16,
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: Value,
+    /// A JSON pointer into the document to the body's schema.
+    #[serde(default)]
+    pub(crate) schema: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Operation {
+    pub(crate) id: String,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) action: Action,
+    pub(crate) bulk: bool,
+    pub(crate) collection: String,
+    pub(crate) ids: Vec<IdRule>,
+    pub(crate) unique: Vec<UniqueRule>,
+    pub(crate) success: Template,
+    /// Indexes into `Auth::credentials` that this operation requires.
+    pub(crate) auth: Vec<usize>,
+    pub(crate) request_schema: Option<Value>,
+    pub(crate) validator: Option<jsonschema::Validator>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Action {
+    Create,
+    ListTenants,
+}
+
+/// Where a generated value goes in a record (`a.b`, `items[].id`) and how it is made.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct IdRule {
+    pub(crate) path: String,
+    #[serde(flatten)]
+    pub(crate) generator: IdGenerator,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum IdGenerator {
+    /// Integers counting up from `start`.
+    Sequence { start: u64 },
+    /// `prefix` + `length` characters drawn from `alphabet`.
+    Random {
+        #[serde(default)]
+        prefix: String,
+        length: usize,
+        alphabet: Alphabet,
+    },
+    /// Relay-style global id: base64 of `Type:N`, N counting up from `start`.
+    GlobalId {
+        #[serde(rename = "type")]
+        type_name: String,
+        start: u64,
+    },
+    /// ISO-8601 UTC with milliseconds (`2025-12-01T10:00:00.000Z`).
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Alphabet {
+    Alnum,
+    Hex,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UniqueRule {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) scope: String,
+    #[serde(default)]
+    pub(crate) normalize: Vec<Normalize>,
+    /// The error template answered on a clash.
+    pub(crate) error: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Normalize {
+    Trim,
+    Lowercase,
+}
+
+/// Objects every account owns from the start (AgencyHandy's companies, say).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Tenants {
+    /// The credential part whose value owns the tenants.
+    pub(crate) credential: String,
+    pub(crate) count: usize,
+    pub(crate) id: IdRule,
+    #[serde(default)]
+    pub(crate) fields: serde_json::Map<String, Value>,
+}
+
+/// One row of the fidelity table.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Fidelity {
+    pub(crate) behaviour: String,
+    pub(crate) status: FidelityStatus,
+    pub(crate) why: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FidelityStatus {
+    Documented,
+    Assumed,
+}
+
+/// Error templates the engine itself answers with; every spec must define them.
+pub(crate) const ENGINE_ERRORS: [&str; 7] =
+    ["unauthorized", "malformed", "invalid", "not_found", "method_not_allowed", "too_large", "timeout"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VendorExt {
+    vendor: String,
+    title: String,
+    auth: Auth,
+    errors: BTreeMap<String, Template>,
+    #[serde(default)]
+    tenants: Option<Tenants>,
+    fidelity: Vec<Fidelity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationExt {
+    action: Action,
+    #[serde(default)]
+    bulk: bool,
+    #[serde(default)]
+    collection: String,
+    #[serde(default)]
+    ids: Vec<IdRule>,
+    #[serde(default)]
+    unique: Vec<UniqueRule>,
+    success: Template,
+    #[serde(default)]
+    auth: Option<Vec<String>>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded_specs.rs"));
+
+impl Specs {
+    /// The specs compiled into the binary (the repository's `specs/` folder).
+    pub fn embedded() -> Result<Self, SpecError> {
+        Self::from_sources(EMBEDDED.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())))
+    }
+
+    /// Every `*.yaml` / `*.yml` file of a folder.
+    pub fn from_dir(dir: &Path) -> Result<Self, SpecError> {
+        let io = |e: std::io::Error| SpecError { file: dir.display().to_string(), line: None, message: e.to_string() };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+            if is_yaml {
+                let text = std::fs::read_to_string(&path).map_err(|e| SpecError {
+                    file: path.display().to_string(),
+                    line: None,
+                    message: e.to_string(),
+                })?;
+                files.push((path.display().to_string(), text));
+            }
+        }
+        files.sort();
+        Self::from_sources(files)
+    }
+
+    /// Parses named YAML texts.
+    pub fn from_sources(files: impl IntoIterator<Item = (String, String)>) -> Result<Self, SpecError> {
+        let mut vendors: Vec<Arc<Vendor>> = Vec::new();
+        for (file, text) in files {
+            let vendor = parse_vendor(&file, &text)?;
+            if vendors.iter().any(|v| v.name == vendor.name) {
+                return Err(SpecError {
+                    file,
+                    line: None,
+                    message: format!("vendor `{}` is defined twice", vendor.name),
+                });
+            }
+            vendors.push(Arc::new(vendor));
+        }
+        if vendors.is_empty() {
+            return Err(SpecError { file: "(specs)".into(), line: None, message: "no spec files found".into() });
+        }
+        Ok(Self { vendors })
+    }
+
+    /// The vendors' names, in order.
+    pub fn vendor_names(&self) -> Vec<String> {
+        self.vendors.iter().map(|v| v.name.clone()).collect()
+    }
+
+    /// A vendor's OpenAPI document with local `$ref`s resolved.
+    pub fn document(&self, vendor: &str) -> Option<&Value> {
+        self.vendor(vendor).map(|v| &v.doc)
+    }
+
+    /// The fidelity table of every vendor as Markdown (the README's table).
+    pub fn fidelity_markdown(&self) -> String {
+        let mut out = String::from("| Vendor | Behaviour | Documented / assumed | Source or reason |\n");
+        out.push_str("| --- | --- | --- | --- |\n");
+        for v in &self.vendors {
+            for f in &v.fidelity {
+                let status = match f.status {
+                    FidelityStatus::Documented => "documented",
+                    FidelityStatus::Assumed => "**assumed**",
+                };
+                let cell = |s: &str| s.replace('|', "\\|");
+                out.push_str(&format!("| {} | {} | {} | {} |\n", v.title, cell(&f.behaviour), status, cell(&f.why)));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn vendor(&self, name: &str) -> Option<&Arc<Vendor>> {
+        self.vendors.iter().find(|v| v.name == name)
+    }
+}
+
+fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
+    let err = |line: Option<usize>, message: String| SpecError { file: file.to_owned(), line, message };
+    let mut yaml: yaml_serde::Value =
+        yaml_serde::from_str(text).map_err(|e| err(e.location().map(|l| l.line()), e.to_string()))?;
+    yaml.apply_merge().map_err(|e| err(None, e.to_string()))?;
+    let raw: Value = serde_json::to_value(&yaml).map_err(|e| err(None, e.to_string()))?;
+    let version = raw.get("openapi").and_then(Value::as_str).unwrap_or_default();
+    if !version.starts_with("3.1") {
+        return Err(err(line_of(text, "openapi"), format!("`openapi` must be 3.1.x, found `{version}`")));
+    }
+    let doc = resolve_refs(&raw, &raw, 0).map_err(|m| err(None, m))?;
+    let ext: VendorExt = typed(&doc, "x-mock", file, text)?;
+
+    let mut errors = ext.errors;
+    for name in ENGINE_ERRORS {
+        if !errors.contains_key(name) {
+            return Err(err(line_of(text, "errors:"), format!("x-mock.errors.{name} is missing")));
+        }
+    }
+    if ext.auth.credentials.is_empty() {
+        return Err(err(line_of(text, "credentials"), "x-mock.auth.credentials is empty".into()));
+    }
+    if ext.auth.credentials.iter().any(|c| c.tenant) {
+        if ext.tenants.is_none() {
+            return Err(err(None, "a credential part has `tenant: true` but x-mock.tenants is missing".into()));
+        }
+        if !errors.contains_key("forbidden") {
+            return Err(err(None, "x-mock.errors.forbidden is missing (needed by `tenant: true`)".into()));
+        }
+    }
+    for (name, t) in &mut errors {
+        check_template_schema(&doc, t, &format!("x-mock.errors.{name}")).map_err(|m| err(None, m))?;
+    }
+
+    let mut operations = Vec::new();
+    for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if op.get("x-mock").is_none() {
+                continue;
+            }
+            let where_ = format!("paths.{path}.{method}");
+            let ext_op: OperationExt = typed(op, "x-mock", file, text)?;
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                .map_err(|e| err(None, format!("{where_}: {e}")))?;
+            let auth =
+                match &ext_op.auth {
+                    None => (0..ext.auth.credentials.len()).collect(),
+                    Some(names) => names
+                        .iter()
+                        .map(|n| {
+                            ext.auth.credentials.iter().position(|c| &c.name == n).ok_or_else(|| {
+                                err(None, format!("{where_}.x-mock.auth names unknown credential `{n}`"))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                };
+            for rule in &ext_op.unique {
+                if !errors.contains_key(&rule.error) {
+                    return Err(err(
+                        line_of(text, &rule.error),
+                        format!(
+                            "{where_}: unique `{}` names error template `{}`, which is not in x-mock.errors",
+                            rule.name, rule.error
+                        ),
+                    ));
+                }
+                let scope_ok = rule.scope == "platform"
+                    || rule
+                        .scope
+                        .strip_prefix("credential:")
+                        .is_some_and(|n| ext.auth.credentials.iter().any(|c| c.name == n));
+                if !scope_ok {
+                    return Err(err(
+                        line_of(text, &rule.scope),
+                        format!("{where_}: unique scope `{}` must be `platform` or `credential:<part>`", rule.scope),
+                    ));
+                }
+            }
+            let request_schema = op.pointer("/requestBody/content/application~1json/schema").cloned();
+            let validator = match &request_schema {
+                Some(schema) => Some(compile(schema).map_err(|m| err(None, format!("{where_}: request schema: {m}")))?),
+                None => None,
+            };
+            let mut success = ext_op.success;
+            if success.schema.is_none() {
+                success.schema = Some(format!(
+                    "#/paths/{}/{}/responses/{}/content/application~1json/schema",
+                    path.replace('~', "~0").replace('/', "~1"),
+                    method.as_str().to_ascii_lowercase(),
+                    success.status
+                ));
+            }
+            check_template_schema(&doc, &success, &format!("{where_}.x-mock.success")).map_err(|m| err(None, m))?;
+            operations.push(Operation {
+                id: op.get("operationId").and_then(Value::as_str).unwrap_or(&where_).to_owned(),
+                method,
+                path: path.clone(),
+                action: ext_op.action,
+                bulk: ext_op.bulk,
+                collection: ext_op.collection,
+                ids: ext_op.ids,
+                unique: ext_op.unique,
+                success,
+                auth,
+                request_schema,
+                validator,
+            });
+        }
+    }
+    if operations.is_empty() {
+        return Err(err(line_of(text, "paths"), "no operation carries an x-mock extension".into()));
+    }
+    Ok(Vendor {
+        name: ext.vendor,
+        title: ext.title,
+        doc,
+        auth: ext.auth,
+        errors,
+        operations,
+        tenants: ext.tenants,
+        fidelity: ext.fidelity,
+    })
+}
+
+/// Deserializes `parent[key]`, naming the failing path and its line on error.
+fn typed<T: serde::de::DeserializeOwned>(parent: &Value, key: &str, file: &str, text: &str) -> Result<T, SpecError> {
+    let value = parent.get(key).cloned().unwrap_or(Value::Null);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let last = path.rsplit('.').next().unwrap_or_default().to_owned();
+        SpecError {
+            file: file.to_owned(),
+            line: line_of(text, &last),
+            message: format!("{key}.{path}: {}", e.into_inner()),
+        }
+    })
+}
+
+/// The first line where `needle` appears as a key or value: a good-enough pointer for humans.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() || needle == "?" {
+        return None;
+    }
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+fn check_template_schema(doc: &Value, t: &Template, where_: &str) -> Result<(), String> {
+    if let Some(pointer) = &t.schema {
+        let ptr = pointer.strip_prefix('#').unwrap_or(pointer);
+        if doc.pointer(ptr).is_none() {
+            return Err(format!("{where_}.schema `{pointer}` does not point into the document"));
+        }
+    }
+    Ok(())
+}
+
+/// Compiles a JSON Schema (OpenAPI 3.1 = draft 2020-12) with format checks on.
+pub(crate) fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+/// Replaces every local `{"$ref": "#/…"}` by what it points to (siblings kept).
+fn resolve_refs(node: &Value, root: &Value, depth: usize) -> Result<Value, String> {
+    if depth > 32 {
+        return Err("`$ref` nesting deeper than 32 (a cycle?)".into());
+    }
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                let target = r
+                    .strip_prefix('#')
+                    .and_then(|p| root.pointer(p))
+                    .ok_or_else(|| format!("`$ref: {r}` does not resolve (only local refs are supported)"))?;
+                let mut resolved = resolve_refs(target, root, depth + 1)?;
+                if let Value::Object(out) = &mut resolved {
+                    for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
+                        out.insert(k.clone(), resolve_refs(v, root, depth)?);
+                    }
+                }
+                return Ok(resolved);
+            }
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                out.insert(k.clone(), resolve_refs(v, root, depth)?);
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => {
+            items.iter().map(|v| resolve_refs(v, root, depth)).collect::<Result<_, _>>().map(Value::Array)
+        }
+        other => Ok(other.clone()),
+    }
+}

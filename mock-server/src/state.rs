@@ -1,0 +1,358 @@
+//! In-memory state: records per vendor and collection, a uniqueness index, and the id sources.
+//!
+//! Each vendor's state sits behind one mutex, so a uniqueness check and the insert that follows
+//! are one atomic step: of many concurrent creates with one e-mail, exactly one wins.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use crate::spec::{Alphabet, IdGenerator, IdRule, Normalize, Operation, Tenants, UniqueRule, Vendor};
+
+/// Where a clock or id stream starts: random (real time) or a seed (fully deterministic).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Determinism {
+    Real,
+    Seeded(u64),
+}
+
+/// Base of the virtual clock under `--seed`: 2025-01-01T00:00:00.000Z, one second a tick.
+const SEEDED_EPOCH_MS: i64 = 1_735_689_600_000;
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    vendors: HashMap<String, Mutex<VendorState>>,
+}
+
+#[derive(Debug)]
+struct VendorState {
+    records: BTreeMap<String, Vec<Value>>,
+    /// (rule name, scope value, normalized value)
+    taken: HashSet<(String, String, String)>,
+    ids: IdSource,
+}
+
+/// Random and counting id generators, and the clock for timestamps.
+#[derive(Debug)]
+pub(crate) struct IdSource {
+    rng: fastrand::Rng,
+    counters: HashMap<String, u64>,
+    clock: Determinism,
+    ticks: i64,
+}
+
+/// The credential values of one request, by part name.
+pub(crate) type Credentials = Vec<(String, String)>;
+
+/// A uniqueness clash: which rule, where in the body, which value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Clash {
+    pub(crate) rule: String,
+    pub(crate) error: String,
+    pub(crate) field: String,
+    pub(crate) value: String,
+    pub(crate) index: Option<usize>,
+}
+
+/// What a create did.
+#[derive(Debug)]
+pub(crate) enum Created {
+    One(Value),
+    /// Bulk: created records in order, and the clashes (with their entry index) of the others.
+    Bulk(Vec<Value>, Vec<Clash>),
+}
+
+impl Store {
+    pub(crate) fn new(vendors: &[Arc<Vendor>], determinism: Determinism) -> Self {
+        let vendors = vendors
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let seed = match determinism {
+                    Determinism::Seeded(s) => Determinism::Seeded(s.wrapping_add(i as u64)),
+                    Determinism::Real => Determinism::Real,
+                };
+                let state = VendorState { records: BTreeMap::new(), taken: HashSet::new(), ids: IdSource::new(seed) };
+                (v.name.clone(), Mutex::new(state))
+            })
+            .collect();
+        Self { vendors }
+    }
+
+    fn lock(&self, vendor: &str) -> MutexGuard<'_, VendorState> {
+        let state = self.vendors.get(vendor).expect("every loaded vendor has a state");
+        // A panic while holding the lock cannot leave a half-done insert (inserts are last),
+        // so a poisoned lock is still consistent.
+        state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks uniqueness and inserts, atomically. `body` is a record (or, for a bulk operation,
+    /// an array of records) with schema defaults already applied.
+    pub(crate) fn create(
+        &self,
+        vendor: &Vendor,
+        op: &Operation,
+        creds: &Credentials,
+        body: Value,
+    ) -> Result<Created, Clash> {
+        let mut state = self.lock(&vendor.name);
+        if op.bulk {
+            let entries = match body {
+                Value::Array(items) => items,
+                other => vec![other],
+            };
+            let mut created = Vec::new();
+            let mut clashes = Vec::new();
+            for (index, entry) in entries.into_iter().enumerate() {
+                match state.insert(op, creds, entry) {
+                    Ok(record) => created.push(record),
+                    Err(clash) => clashes.push(Clash { index: Some(index), ..clash }),
+                }
+            }
+            Ok(Created::Bulk(created, clashes))
+        } else {
+            state.insert(op, creds, body).map(Created::One)
+        }
+    }
+
+    /// Every record of a vendor, by collection.
+    pub(crate) fn records(&self, vendor: &str) -> BTreeMap<String, Vec<Value>> {
+        self.lock(vendor).records.clone()
+    }
+}
+
+impl VendorState {
+    fn insert(&mut self, op: &Operation, creds: &Credentials, mut record: Value) -> Result<Value, Clash> {
+        let mut keys = Vec::new();
+        for rule in &op.unique {
+            let scope = scope_value(rule, creds);
+            for (field, value) in values_at(&record, &rule.path) {
+                let Some(text) = value.as_str() else { continue };
+                let key = (rule.name.clone(), scope.clone(), normalize(text, &rule.normalize));
+                if self.taken.contains(&key) || keys.contains(&key) {
+                    return Err(Clash {
+                        rule: rule.name.clone(),
+                        error: rule.error.clone(),
+                        field,
+                        value: text.to_owned(),
+                        index: None,
+                    });
+                }
+                keys.push(key);
+            }
+        }
+        for rule in &op.ids {
+            self.ids.assign(&mut record, rule);
+        }
+        self.taken.extend(keys);
+        self.records.entry(op.collection.clone()).or_default().push(record.clone());
+        Ok(record)
+    }
+}
+
+fn scope_value(rule: &UniqueRule, creds: &Credentials) -> String {
+    match rule.scope.strip_prefix("credential:") {
+        Some(part) => creds.iter().find(|(n, _)| n == part).map(|(_, v)| v.clone()).unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+fn normalize(text: &str, how: &[Normalize]) -> String {
+    how.iter().fold(text.to_owned(), |acc, n| match n {
+        Normalize::Trim => acc.trim().to_owned(),
+        Normalize::Lowercase => acc.to_lowercase(),
+    })
+}
+
+/// The values at a path such as `email` or `client_users[].email`, with concrete paths
+/// (`client_users[1].email`).
+pub(crate) fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
+    let mut found = vec![(String::new(), value)];
+    for segment in path.split('.') {
+        let (name, each) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (segment, false),
+        };
+        let mut next = Vec::new();
+        for (prefix, v) in found {
+            let Some(child) = v.get(name) else { continue };
+            let at = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
+            match (each, child) {
+                (true, Value::Array(items)) => {
+                    next.extend(items.iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
+                }
+                (true, _) => {}
+                (false, child) => next.push((at, child)),
+            }
+        }
+        found = next;
+    }
+    found
+}
+
+/// Sets `make()` at every place a path names, creating the last key (`client_users[].id`).
+fn set_at(value: &mut Value, path: &str, make: &mut dyn FnMut() -> Value) {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let (name, each) = match head.strip_suffix("[]") {
+        Some(name) => (name, true),
+        None => (head, false),
+    };
+    let Value::Object(map) = value else { return };
+    match (rest, each) {
+        (None, false) => {
+            map.insert(name.to_owned(), make());
+        }
+        (Some(rest), false) => {
+            if let Some(child) = map.get_mut(name) {
+                set_at(child, rest, make);
+            }
+        }
+        (rest, true) => {
+            if let Some(Value::Array(items)) = map.get_mut(name) {
+                for item in items {
+                    match rest {
+                        Some(rest) => set_at(item, rest, make),
+                        None => *item = make(),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl IdSource {
+    pub(crate) fn new(determinism: Determinism) -> Self {
+        let rng = match determinism {
+            Determinism::Seeded(seed) => fastrand::Rng::with_seed(seed),
+            Determinism::Real => fastrand::Rng::new(),
+        };
+        Self { rng, counters: HashMap::new(), clock: determinism, ticks: 0 }
+    }
+
+    /// Sets a rule's generated values in a record.
+    pub(crate) fn assign(&mut self, record: &mut Value, rule: &IdRule) {
+        set_at(record, &rule.path, &mut || self.generate(&rule.generator, &rule.path));
+    }
+
+    pub(crate) fn generate(&mut self, generator: &IdGenerator, key: &str) -> Value {
+        match generator {
+            IdGenerator::Sequence { start } => Value::from(self.next(key, *start)),
+            IdGenerator::Random { prefix, length, alphabet } => {
+                let chars: &[u8] = match alphabet {
+                    Alphabet::Alnum => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                    Alphabet::Hex => b"0123456789abcdef",
+                };
+                let mut s = prefix.clone();
+                s.extend((0..*length).map(|_| char::from(chars[self.rng.usize(..chars.len())])));
+                Value::String(s)
+            }
+            IdGenerator::GlobalId { type_name, start } => {
+                let n = self.next(type_name, *start);
+                Value::String(base64::engine::general_purpose::STANDARD.encode(format!("{type_name}:{n}")))
+            }
+            IdGenerator::Timestamp => {
+                let ms = match self.clock {
+                    Determinism::Real => chrono::Utc::now().timestamp_millis(),
+                    Determinism::Seeded(_) => {
+                        self.ticks += 1;
+                        SEEDED_EPOCH_MS + self.ticks * 1000
+                    }
+                };
+                let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+                Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            }
+        }
+    }
+
+    fn next(&mut self, key: &str, start: u64) -> u64 {
+        let n = self.counters.entry(key.to_owned()).or_insert(start);
+        let current = *n;
+        *n += 1;
+        current
+    }
+}
+
+/// The tenants an account owns: generated from the owning credential alone (not the seed), so a
+/// client can look them up once and rely on them across runs.
+pub(crate) fn tenants_of(
+    vendor: &str,
+    tenants: &Tenants,
+    credential: &str,
+    fixed_ids: Option<&[String]>,
+) -> Vec<Value> {
+    let mut ids = IdSource::new(Determinism::Seeded(fnv1a(&format!("{vendor}\u{0}{credential}"))));
+    let count = fixed_ids.map_or(tenants.count, <[String]>::len);
+    (0..count)
+        .map(|i| {
+            let mut record = crate::template::render(
+                &Value::Object(tenants.fields.clone()),
+                &serde_json::json!({"index": i + 1, "credential": credential}),
+            );
+            if !record.is_object() {
+                record = Value::Object(Map::new());
+            }
+            match fixed_ids.and_then(|f| f.get(i)) {
+                Some(id) => set_at(&mut record, &tenants.id.path, &mut || Value::String(id.clone())),
+                None => ids.assign(&mut record, &tenants.id),
+            }
+            // Keep the id first, as vendors list it.
+            let mut ordered = Map::new();
+            if let Some(id) = record.get(&tenants.id.path) {
+                ordered.insert(tenants.id.path.clone(), id.clone());
+            }
+            if let Value::Object(rest) = record {
+                ordered.extend(rest);
+            }
+            Value::Object(ordered)
+        })
+        .collect()
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_at_expands_arrays_with_concrete_paths() {
+        let v = json!({"users": [{"email": "a"}, {"email": "b"}], "email": "c"});
+        let got: Vec<_> = values_at(&v, "users[].email").into_iter().map(|(p, v)| (p, v.clone())).collect();
+        assert_eq!(got, vec![("users[0].email".into(), json!("a")), ("users[1].email".into(), json!("b"))]);
+        assert_eq!(values_at(&v, "email")[0].0, "email");
+        assert!(values_at(&v, "nothing.here").is_empty());
+    }
+
+    #[test]
+    fn seeded_id_sources_repeat_and_real_ones_differ() {
+        let generator = IdGenerator::Random { prefix: "cl_".into(), length: 16, alphabet: Alphabet::Alnum };
+        let a = IdSource::new(Determinism::Seeded(7)).generate(&generator, "k");
+        let b = IdSource::new(Determinism::Seeded(7)).generate(&generator, "k");
+        assert_eq!(a, b);
+        assert_eq!(a.as_str().map(str::len), Some(19));
+        let c = IdSource::new(Determinism::Real).generate(&generator, "k");
+        let d = IdSource::new(Determinism::Real).generate(&generator, "k");
+        assert_ne!(c, d);
+    }
+
+    #[test]
+    fn global_ids_are_base64_of_type_and_number() {
+        let mut ids = IdSource::new(Determinism::Seeded(1));
+        let g = IdGenerator::GlobalId { type_name: "Tenant".into(), start: 123 };
+        assert_eq!(ids.generate(&g, "x"), json!("VGVuYW50OjEyMw=="));
+    }
+
+    #[test]
+    fn seeded_timestamps_are_iso_8601_with_milliseconds() {
+        let mut ids = IdSource::new(Determinism::Seeded(1));
+        assert_eq!(ids.generate(&IdGenerator::Timestamp, "t"), json!("2025-01-01T00:00:01.000Z"));
+    }
+}
