@@ -95,6 +95,11 @@ pub(crate) fn authenticate(
     Ok(creds)
 }
 
+/// Every credential value a request carries, unchecked (for fault matching).
+pub(crate) fn peek(vendor: &Vendor, parts: &Parts) -> Vec<String> {
+    vendor.auth.credentials.iter().filter_map(|part| extract(part, parts, None, HeaderCase::Lenient).ok()).collect()
+}
+
 /// The tenants an operation's caller owns (for `list_tenants`).
 pub(crate) fn tenants_for(
     vendor: &Vendor,

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use crate::auth::{self, CredentialList, HeaderCase};
-use crate::error::{Answer, Rejection, clash_context};
+use crate::error::{Answer, Rejection, Shape, clash_context};
+use crate::fault::{ConnControl, Effect, Fault, Faults};
 use crate::journal::{Entry, Journal, Outcome, Violation};
 use crate::rawhead::RawHeads;
 use crate::spec::{Action, Operation, Specs, Vendor};
@@ -59,6 +60,7 @@ pub struct Mock {
     pub(crate) config: Config,
     store: Store,
     journal: Journal,
+    faults: Faults,
 }
 
 impl Mock {
@@ -68,6 +70,7 @@ impl Mock {
         Arc::new(Self {
             store: Store::new(&specs.vendors, determinism),
             journal: Journal::new(config.journal_size),
+            faults: Faults::new(config.seed),
             specs,
             config,
         })
@@ -86,6 +89,32 @@ impl Mock {
     /// Empties the journal.
     pub fn clear_journal(&self) {
         self.journal.clear();
+    }
+
+    /// Forgets all state, journal and faults, of every vendor (`None`) or one.
+    pub fn reset(&self, vendor: Option<&str>) {
+        for v in self.specs.vendors.iter().filter(|v| vendor.is_none_or(|n| n == v.name)) {
+            self.store.reset(&v.name);
+        }
+        if vendor.is_none() {
+            self.journal.clear();
+            self.faults.clear();
+        }
+    }
+
+    /// Adds a fault; returns its id.
+    pub fn inject(&self, fault: Fault) -> u64 {
+        self.faults.add(fault)
+    }
+
+    /// The active faults.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.faults.list()
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.faults.clear();
     }
 
     /// A vendor's records as `{collection: [record, …]}`.
@@ -119,11 +148,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         Err(rejection) => {
             let answer = match &vendor {
                 Some(v) => rejection.render(v),
-                None => Answer {
-                    status: http::StatusCode::NOT_FOUND,
-                    headers: Vec::new(),
-                    body: json!({"error": rejection.to_string()}),
-                },
+                None => Answer::json(http::StatusCode::NOT_FOUND, json!({"error": rejection.to_string()})),
             };
             (answer, rejection.outcome())
         }
@@ -143,7 +168,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         headers: headers_as_sent(&parts.headers, raw_names.as_deref()),
         header_case,
         body: String::from_utf8_lossy(&bytes).into_owned(),
-        status: answer.status.as_u16(),
+        status: if answer.shape == Shape::Nothing { 0 } else { answer.status.as_u16() },
         response: answer.body.clone(),
         outcome,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -164,6 +189,10 @@ async fn serve(
         Ok(bytes) => bytes,
         Err(rejection) => return (Vec::new(), Err(rejection)),
     };
+    let effects = mock.faults.take(&vendor.name, &op.path, &auth::peek(vendor, parts));
+    if let Some(effect) = crate::fault::delay_then_decide(effects).await {
+        return (bytes.clone(), Ok(fault_answer(vendor, op, parts, &bytes, effect)));
+    }
     let result = (|| {
         let allow = mock.config.credentials.as_ref();
         let creds = auth::authenticate(vendor, op, parts, raw_names, mock.config.header_case, allow)?;
@@ -213,6 +242,44 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
             (Answer::from_template(&op.success, &json!({ "created": records, "failed": failed })), outcome)
         }
     }
+}
+
+/// The answer a decisive fault gives instead of the normal one.
+fn fault_answer(vendor: &Vendor, op: &Operation, parts: &Parts, bytes: &[u8], effect: Effect) -> (Answer, Outcome) {
+    let outcome = Outcome::Fault { effect: effect.clone() };
+    let success_like = || {
+        let record = serde_json::from_slice::<Value>(bytes).unwrap_or(Value::Null);
+        Answer::from_template(&op.success, &json!({ "record": record, "created": [record] }))
+    };
+    let answer = match effect {
+        Effect::Status { status } => {
+            let by_status = vendor.errors.values().find(|t| t.status == status);
+            let template = by_status.or_else(|| vendor.errors.get("server_error")).expect("spec loading checks it");
+            let mut answer = Answer::from_template(template, &json!({ "error": { "message": "fault injected" } }));
+            answer.status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            answer
+        }
+        Effect::RateLimited { retry_after } => {
+            let reset = chrono::Utc::now().timestamp() + i64::try_from(retry_after).unwrap_or(0);
+            let template = vendor.errors.get("rate_limited").expect("spec loading checks it");
+            let mut answer =
+                Answer::from_template(template, &json!({ "retry_after": retry_after, "limit": 60, "reset": reset }));
+            if !answer.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("retry-after")) {
+                answer.headers.push(("retry-after".into(), retry_after.to_string()));
+            }
+            answer
+        }
+        Effect::Reset | Effect::Empty => {
+            if let Some(control) = parts.extensions.get::<Arc<ConnControl>>() {
+                control.sabotage(effect == Effect::Reset);
+            }
+            Answer { shape: Shape::Nothing, ..success_like() }
+        }
+        Effect::Truncated => Answer { shape: Shape::Truncated, ..success_like() },
+        Effect::Malformed => Answer { shape: Shape::Garbage, ..success_like() },
+        Effect::Latency { .. } => success_like(),
+    };
+    (answer, outcome)
 }
 
 /// The route for a request, or the rejection with the vendor whose shape it should take.

@@ -118,11 +118,29 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Value,
+    pub(crate) shape: Shape,
+}
+
+/// How the body goes on the wire: whole, or broken on purpose by a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Json,
+    /// The full Content-Length is announced, half the body is sent, then the connection drops.
+    Truncated,
+    /// The body is not JSON.
+    Garbage,
+    /// Nothing is sent: the connection is broken before the answer.
+    Nothing,
 }
 
 impl Answer {
+    pub(crate) fn json(status: StatusCode, body: Value) -> Self {
+        Self { status, headers: Vec::new(), body, shape: Shape::Json }
+    }
+
     pub(crate) fn from_template(template: &Template, context: &Value) -> Self {
         Self {
+            shape: Shape::Json,
             status: StatusCode::from_u16(template.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers: template
                 .headers

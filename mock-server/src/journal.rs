@@ -37,6 +37,8 @@ pub enum Outcome {
     Unrouted { nearest: String },
     /// The path is known, the method is not.
     MethodNotAllowed { allowed: Vec<String> },
+    /// An injected fault answered instead of the vendor.
+    Fault { effect: crate::fault::Effect },
 }
 
 /// One schema violation.
@@ -68,6 +70,7 @@ impl Outcome {
             Self::Timeout => "timeout",
             Self::Unrouted { .. } => "unrouted",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Fault { .. } => "fault",
         }
     }
 }

@@ -21,6 +21,7 @@
 mod auth;
 mod engine;
 mod error;
+mod fault;
 mod journal;
 mod rawhead;
 mod server;
@@ -30,6 +31,7 @@ mod template;
 
 pub use auth::{CredentialList, HeaderCase};
 pub use engine::{Config, Mock};
+pub use fault::{Effect, Fault};
 pub use journal::{Entry, Outcome, Violation};
 pub use server::{app, run};
 pub use spec::{SpecError, Specs};

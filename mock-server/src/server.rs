@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::engine::{self, Mock};
+use crate::fault::Breakable;
 use crate::rawhead;
 
 /// How long in-flight requests get to finish once shutdown starts.
@@ -50,10 +51,12 @@ pub async fn run(listener: TcpListener, mock: Arc<Mock>, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let (stream, heads) = rawhead::record(tcp);
+        let (breakable, control) = Breakable::new(tcp);
+        let (stream, heads) = rawhead::record(breakable);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(heads.clone());
+            request.extensions_mut().insert(Arc::clone(&control));
             router.clone().oneshot(request.map(Body::new))
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());

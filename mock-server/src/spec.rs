@@ -228,6 +228,11 @@ struct OperationExt {
     success: Template,
     #[serde(default)]
     auth: Option<Vec<String>>,
+    /// Where the success answer carries the created record's id (`data.id`,
+    /// `createdMembers[]._id`), for clients and the conformance suite; absent: no id.
+    #[serde(default)]
+    #[allow(dead_code)]
+    reported_id: Option<String>,
 }
 
 include!(concat!(env!("OUT_DIR"), "/embedded_specs.rs"));

@@ -117,6 +117,13 @@ impl Store {
         }
     }
 
+    /// Forgets every record and uniqueness key (ids keep counting).
+    pub(crate) fn reset(&self, vendor: &str) {
+        let mut state = self.lock(vendor);
+        state.records.clear();
+        state.taken.clear();
+    }
+
     /// Every record of a vendor, by collection.
     pub(crate) fn records(&self, vendor: &str) -> BTreeMap<String, Vec<Value>> {
         self.lock(vendor).records.clone()
