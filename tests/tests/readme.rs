@@ -1,0 +1,78 @@
+//! The README tells the truth: its fidelity table is the specs' own, and its curls work.
+
+use std::process::Command;
+
+use vendor_mock::{Config, Mock, Specs};
+
+const README: &str = include_str!("../../README.md");
+
+fn section<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).map(|i| i + start.len()).unwrap_or_else(|| panic!("README lacks {start}"));
+    let to = text[from..].find(end).map(|i| from + i).unwrap_or_else(|| panic!("README lacks {end}"));
+    text[from..to].trim_matches('\n')
+}
+
+#[test]
+fn the_readme_fidelity_table_is_the_one_generated_from_the_specs() {
+    let specs = Specs::embedded().expect("embedded specs load");
+    let in_readme = section(README, "<!-- fidelity:start -->", "<!-- fidelity:end -->");
+    assert_eq!(
+        in_readme,
+        specs.fidelity_markdown().trim_matches('\n'),
+        "regenerate it with `cargo run -p mock-server -- fidelity` and paste it between the markers"
+    );
+}
+
+#[test]
+fn every_vendor_has_documented_and_assumed_rows_in_the_fidelity_table() {
+    let table = section(README, "<!-- fidelity:start -->", "<!-- fidelity:end -->");
+    let specs = Specs::embedded().expect("embedded specs load");
+    for vendor in specs.vendor_names() {
+        let title = specs.document(&vendor).and_then(|d| d.pointer("/x-mock/title")).and_then(|t| t.as_str());
+        let title = title.expect("every spec has a title");
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with(&format!("| {title} |"))).collect();
+        assert!(rows.iter().any(|r| r.contains("| documented |")), "{title} has no documented row");
+        assert!(rows.iter().any(|r| r.contains("| **assumed** |")), "{title} has no assumed row");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_curl_in_the_readme_gets_a_success_from_a_running_mock() {
+    let mock = Mock::new(Specs::embedded().expect("embedded specs load"), Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(vendor_mock::run(listener, mock.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    let snippets: Vec<String> = README
+        .split("```bash\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.contains("curl") && block.contains("127.0.0.1:4010/"))
+        .map(|block| block.replace("127.0.0.1:4010", &format!("127.0.0.1:{port}")))
+        .collect();
+    assert_eq!(snippets.len(), 4, "one curl snippet per vendor");
+    for snippet in snippets {
+        let out = tokio::task::spawn_blocking(move || {
+            let out = Command::new("bash").arg("-c").arg(&snippet).output().expect("bash runs");
+            (snippet, out)
+        })
+        .await
+        .expect("join");
+        let (snippet, out) = out;
+        assert!(out.status.success(), "snippet failed: {snippet}\n{}", String::from_utf8_lossy(&out.stderr));
+        let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("snippet printed no JSON ({e}): {snippet}"));
+        let success = body.get("ok") == Some(&true.into())
+            || body.get("status") == Some(&true.into())
+            || body.get("success") == Some(&true.into())
+            || body.get("createdMembers").and_then(|m| m.as_array()).is_some_and(|m| m.len() == 1);
+        assert!(success, "not a success answer: {body}\nfrom: {snippet}");
+    }
+    let created = mock.journal().iter().filter(|e| e.outcome.label() == "created" || e.outcome.label() == "bulk").count();
+    assert_eq!(created, 4, "each snippet created exactly one record");
+    let _ = stop.send(());
+    server.await.expect("join").expect("server ran");
+}
