@@ -1,6 +1,6 @@
 //! The request path: route → read → auth → parse → validate → state → respond → journal.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -12,13 +12,14 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+use crate::admin::seed::{SeedBatch, SeedData, SeedError};
 use crate::auth::{self, CredentialList, HeaderCase};
 use crate::error::{Answer, Rejection, Shape, clash_context};
-use crate::fault::{ConnControl, Effect, Fault, Faults};
+use crate::fault::{ConnControl, Effect, Fault, Faults, RateLimiter, Verdict};
 use crate::journal::{Entry, Journal, Outcome, Violation};
 use crate::rawhead::RawHeads;
-use crate::spec::{Action, Operation, Specs, Vendor};
-use crate::state::{Created, Determinism, Store};
+use crate::spec::{Action, Operation, Specs, Template, Vendor};
+use crate::state::{Clash, Created, Determinism, IdSource, Store};
 
 /// Settings of one mock server.
 #[derive(Debug, Clone)]
@@ -37,6 +38,13 @@ pub struct Config {
     pub header_timeout: Duration,
     /// How many requests the journal keeps (the oldest go first).
     pub journal_size: usize,
+    /// Keep secrets (credentials, passwords, tokens) readable in the journal and in the admin
+    /// API's state listings; masked otherwise.
+    pub journal_secrets: bool,
+    /// Enforce the rate limits that specs declare in `x-mock.rate_limits`.
+    pub rate_limits: bool,
+    /// Require `Authorization: Bearer <token>` on the admin API (`/__admin`).
+    pub admin_token: Option<String>,
 }
 
 impl Default for Config {
@@ -49,6 +57,9 @@ impl Default for Config {
             body_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             journal_size: 10_000,
+            journal_secrets: false,
+            rate_limits: false,
+            admin_token: None,
         }
     }
 }
@@ -56,11 +67,15 @@ impl Default for Config {
 /// One mock: the vendors' specs, their state and the journal.
 #[derive(Debug)]
 pub struct Mock {
+    /// The specs the mock was created with.
     pub(crate) specs: Specs,
+    /// The specs served now (replaced by a reload).
+    current: RwLock<Arc<Specs>>,
     pub(crate) config: Config,
-    store: Store,
-    journal: Journal,
-    faults: Faults,
+    pub(crate) store: Store,
+    pub(crate) journal: Journal,
+    pub(crate) faults: Faults,
+    pub(crate) limiter: RateLimiter,
 }
 
 impl Mock {
@@ -71,14 +86,34 @@ impl Mock {
             store: Store::new(&specs.vendors, determinism),
             journal: Journal::new(config.journal_size),
             faults: Faults::new(config.seed),
+            limiter: RateLimiter::default(),
+            current: RwLock::new(Arc::new(specs.clone())),
             specs,
             config,
         })
     }
 
-    /// The specs served.
+    /// The specs this mock was created with. After [`Mock::replace_specs`] (`--watch`), the
+    /// ones served are [`Mock::current_specs`].
     pub fn specs(&self) -> &Specs {
         &self.specs
+    }
+
+    /// The specs served now.
+    pub fn current_specs(&self) -> Arc<Specs> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Serves `specs` from the next request on. State is kept (it is keyed by vendor name), and
+    /// so are the journal and the faults.
+    pub fn replace_specs(&self, specs: Specs) {
+        self.store.ensure(&specs.vendors);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(specs);
+    }
+
+    /// The settings this mock was created with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The journalled requests, oldest first.
@@ -91,15 +126,34 @@ impl Mock {
         self.journal.clear();
     }
 
-    /// Forgets all state, journal and faults, of every vendor (`None`) or one.
+    /// Forgets state, journal entries, faults and rate-limit counters: all of them (`None`), or
+    /// those of one vendor (its records, its journal entries, the faults restricted to it).
     pub fn reset(&self, vendor: Option<&str>) {
-        for v in self.specs.vendors.iter().filter(|v| vendor.is_none_or(|n| n == v.name)) {
-            self.store.reset(&v.name);
+        match vendor {
+            None => {
+                for v in &self.current_specs().vendors {
+                    self.store.reset(&v.name);
+                }
+                self.journal.clear();
+                self.faults.clear();
+            }
+            Some(vendor) => {
+                self.store.reset(vendor);
+                self.journal.forget(vendor, None);
+                self.faults.forget(vendor, None);
+            }
         }
-        if vendor.is_none() {
-            self.journal.clear();
-            self.faults.clear();
-        }
+        self.limiter.forget(vendor, None);
+    }
+
+    /// Forgets what one credential value (in any credential part) did at one vendor: the records
+    /// it created (freeing their unique values), the journal entries that carried it, the faults
+    /// restricted to it and its rate-limit counters. Returns how many records were forgotten.
+    pub fn reset_credential(&self, vendor: &str, credential: &str) -> usize {
+        self.journal.forget(vendor, Some(credential));
+        self.faults.forget(vendor, Some(credential));
+        self.limiter.forget(Some(vendor), Some(credential));
+        self.store.reset_owner(vendor, credential)
     }
 
     /// Adds a fault; returns its id.
@@ -117,9 +171,32 @@ impl Mock {
         self.faults.clear();
     }
 
+    /// Removes one fault; false if none has this id.
+    pub fn remove_fault(&self, id: u64) -> bool {
+        self.faults.remove(id)
+    }
+
     /// A vendor's records as `{collection: [record, …]}`.
     pub fn records(&self, vendor: &str) -> Option<Value> {
-        self.specs.vendor(vendor).map(|v| json!(self.store.records(&v.name)))
+        self.current_specs().vendor(vendor).map(|v| json!(self.store.records(&v.name)))
+    }
+
+    /// Inserts records into a vendor's state as if they had been created, through the same
+    /// uniqueness index (so a test can start from "this e-mail already exists"). Returns the
+    /// records as stored, with their generated ids.
+    pub fn seed_records(&self, vendor: &str, batch: &SeedBatch) -> Result<Vec<Value>, SeedError> {
+        crate::admin::seed::seed(self, vendor, batch)
+    }
+
+    /// Seeds every batch of a seed file (`--seed-data`); returns how many records were inserted.
+    pub fn seed_data(&self, data: &SeedData) -> Result<usize, SeedError> {
+        let mut count = 0;
+        for (vendor, batches) in &data.0 {
+            for batch in batches {
+                count += self.seed_records(vendor, batch)?.len();
+            }
+        }
+        Ok(count)
     }
 }
 
@@ -128,22 +205,26 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let (raw_names, header_case) = raw_header_names(&parts);
-    let routed = route(&mock.specs, &parts.method, parts.uri.path());
+    let specs = mock.current_specs();
+    let routed = route(&specs, &parts.method, parts.uri.path());
     let operation = routed.as_ref().ok().map(|(_, op)| op.id.clone());
     let vendor = match &routed {
         Ok((v, _)) | Err((Some(v), _)) => Some(Arc::clone(v)),
         Err((None, _)) => None,
     };
+    // Every credential value the request carries, checked or not: for fault matching and the
+    // journal's credential filter.
+    let carried = vendor.as_ref().map(|v| auth::peek(v, &parts)).unwrap_or_default();
     let span = tracing::info_span!("request", vendor = vendor.as_ref().map_or("-", |v| v.name.as_str()));
-    let (bytes, result) = async {
+    let served = async {
         match routed {
-            Ok((vendor, op)) => serve(&mock, vendor, op, &parts, raw_names.as_deref(), body).await,
-            Err((_, rejection)) => (Vec::new(), Err(rejection)),
+            Ok((vendor, op)) => serve(&mock, vendor, op, &parts, raw_names.as_deref(), &carried, body).await,
+            Err((_, rejection)) => Served { bytes: Vec::new(), result: Err(rejection), headers: Vec::new() },
         }
     }
     .instrument(span.clone())
     .await;
-    let (answer, outcome) = match result {
+    let (mut answer, outcome) = match served.result {
         Ok(done) => done,
         Err(rejection) => {
             let answer = match &vendor {
@@ -153,10 +234,11 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
             (answer, rejection.outcome())
         }
     };
+    answer.headers.extend(served.headers);
     span.in_scope(|| {
         tracing::info!(method = %parts.method, path = parts.uri.path(), status = answer.status.as_u16(), outcome = outcome.label(), "answered");
     });
-    mock.journal.record(Entry {
+    let mut entry = Entry {
         seq: 0,
         at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         vendor: vendor.as_ref().map(|v| v.name.clone()),
@@ -167,35 +249,103 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         version: format!("{:?}", parts.version),
         headers: headers_as_sent(&parts.headers, raw_names.as_deref()),
         header_case,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+        body: String::from_utf8_lossy(&served.bytes).into_owned(),
         status: if answer.shape == Shape::Nothing { 0 } else { answer.status.as_u16() },
         response: answer.body.clone(),
         outcome,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    });
-    answer.into_response()
+    };
+    if !mock.config.journal_secrets {
+        crate::journal::mask_request(&mut entry, vendor.as_deref());
+    }
+    mock.journal.record(entry, &carried);
+    on_the_wire(answer)
 }
 
-/// A routed request, from its body to its answer. Returns the body bytes for the journal.
+/// The HTTP response for an answer, broken on purpose when a fault says so: `Truncated`
+/// announces the whole body's length, sends half of it, then fails the body so that the
+/// connection is dropped; `Garbage` sends half the JSON followed by text that is not JSON.
+fn on_the_wire(answer: Answer) -> Response {
+    let shape = answer.shape;
+    if !matches!(shape, Shape::Truncated | Shape::Garbage) {
+        return answer.into_response();
+    }
+    let whole = bytes::Bytes::from(serde_json::to_vec(&answer.body).unwrap_or_default());
+    let (mut parts, _) = answer.into_response().into_parts();
+    // Half of a JSON text is still UTF-8 at a character boundary.
+    let mut half = whole.len() / 2;
+    while half > 0 && std::str::from_utf8(&whole[..half]).is_err() {
+        half -= 1;
+    }
+    let head = whole.slice(..half);
+    if shape == Shape::Truncated {
+        parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(whole.len()));
+        // The pause lets the server flush the head and the half before the failure drops the
+        // connection.
+        let half = futures_util::stream::iter([Ok::<_, std::io::Error>(head)]);
+        let fail = futures_util::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(std::io::Error::other("body truncated by a fault"))
+        });
+        return Response::from_parts(parts, Body::from_stream(futures_util::StreamExt::chain(half, fail)));
+    }
+    let mut garbage = head.to_vec();
+    garbage.extend_from_slice(b"<!-- malformed by a vendor-mock fault -->");
+    parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(garbage.len()));
+    Response::from_parts(parts, Body::from(garbage))
+}
+
+/// What [`serve`] made of a routed request.
+struct Served {
+    /// The body as received, for the journal.
+    bytes: Vec<u8>,
+    result: Result<(Answer, Outcome), Rejection>,
+    /// Headers for whatever the answer is (the rate-limit headers, once authenticated).
+    headers: Vec<(String, String)>,
+}
+
+/// A routed request, from its body to its answer: faults, then a `Prefer` header, then
+/// auth → rate limit → parse → validate → state.
 async fn serve(
     mock: &Mock,
     vendor: &Arc<Vendor>,
     op: &Operation,
     parts: &Parts,
     raw_names: Option<&[String]>,
+    carried: &[String],
     body: Body,
-) -> (Vec<u8>, Result<(Answer, Outcome), Rejection>) {
+) -> Served {
     let bytes = match read_body(body, &parts.headers, &mock.config).await {
         Ok(bytes) => bytes,
-        Err(rejection) => return (Vec::new(), Err(rejection)),
+        Err(rejection) => return Served { bytes: Vec::new(), result: Err(rejection), headers: Vec::new() },
     };
-    let effects = mock.faults.take(&vendor.name, &op.path, &auth::peek(vendor, parts));
+    let effects = mock.faults.take(&vendor.name, &op.path, carried);
     if let Some(effect) = crate::fault::delay_then_decide(effects).await {
-        return (bytes.clone(), Ok(fault_answer(vendor, op, parts, &bytes, effect)));
+        let result = Ok(fault_answer(vendor, op, parts, &bytes, effect));
+        return Served { bytes, result, headers: Vec::new() };
     }
+    if let Some((raw, preference)) = preference(&parts.headers) {
+        let result = Ok(forced_answer(vendor, op, parts, &bytes, &raw, &preference));
+        return Served { bytes, result, headers: Vec::new() };
+    }
+    let mut headers = Vec::new();
     let result = (|| {
         let allow = mock.config.credentials.as_ref();
         let creds = auth::authenticate(vendor, op, parts, raw_names, mock.config.header_case, allow)?;
+        if let (true, Some(limits)) = (mock.config.rate_limits, &vendor.rate_limits)
+            && let Some((_, key)) = creds.iter().find(|(name, _)| *name == limits.credential)
+        {
+            match mock.limiter.check(&vendor.name, limits, key) {
+                Verdict::Pass { limit, remaining, reset } => {
+                    let context = json!({ "limit": limit, "remaining": remaining, "reset": reset });
+                    headers = crate::error::render_headers(&limits.headers, &context);
+                }
+                Verdict::Limited { limit, window_seconds, retry_after, reset } => {
+                    let answer = rate_limited_answer(vendor, retry_after, Value::from(limit), reset);
+                    return Ok((answer, Outcome::RateLimited { limit, window_seconds, retry_after }));
+                }
+            }
+        }
         if op.action == Action::ListTenants {
             let tenants = auth::tenants_for(vendor, &creds, allow);
             let outcome = Outcome::Listed { count: tenants.len() };
@@ -209,7 +359,7 @@ async fn serve(
         let created = mock.store.create(vendor, op, &creds, body).map_err(Rejection::Duplicate)?;
         Ok(respond(vendor, op, created))
     })();
-    (bytes, result)
+    Served { bytes, result, headers }
 }
 
 fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcome) {
@@ -244,6 +394,23 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
     }
 }
 
+/// The vendor's `429`: its `rate_limited` template with `Retry-After` (added if the template
+/// lacks it) and whatever `X-RateLimit-*` headers the template declares.
+fn rate_limited_answer(vendor: &Vendor, retry_after: u64, limit: Value, reset: i64) -> Answer {
+    let template = vendor.errors.get("rate_limited").expect("spec loading checks it");
+    let context = json!({ "retry_after": retry_after, "limit": limit, "reset": reset, "remaining": 0 });
+    let mut answer = Answer::from_template(template, &context);
+    if !answer.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("retry-after")) {
+        answer.headers.push(("retry-after".into(), retry_after.to_string()));
+    }
+    answer
+}
+
+/// The limit of a vendor's first rate-limit window (what `X-RateLimit-Limit` reports), if any.
+fn first_limit(vendor: &Vendor) -> Value {
+    vendor.rate_limits.as_ref().and_then(|l| l.windows.first()).map_or(Value::Null, |w| Value::from(w.limit))
+}
+
 /// The answer a decisive fault gives instead of the normal one.
 fn fault_answer(vendor: &Vendor, op: &Operation, parts: &Parts, bytes: &[u8], effect: Effect) -> (Answer, Outcome) {
     let outcome = Outcome::Fault { effect: effect.clone() };
@@ -261,13 +428,7 @@ fn fault_answer(vendor: &Vendor, op: &Operation, parts: &Parts, bytes: &[u8], ef
         }
         Effect::RateLimited { retry_after } => {
             let reset = chrono::Utc::now().timestamp() + i64::try_from(retry_after).unwrap_or(0);
-            let template = vendor.errors.get("rate_limited").expect("spec loading checks it");
-            let mut answer =
-                Answer::from_template(template, &json!({ "retry_after": retry_after, "limit": 60, "reset": reset }));
-            if !answer.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("retry-after")) {
-                answer.headers.push(("retry-after".into(), retry_after.to_string()));
-            }
-            answer
+            rate_limited_answer(vendor, retry_after, first_limit(vendor), reset)
         }
         Effect::Reset | Effect::Empty => {
             if let Some(control) = parts.extensions.get::<Arc<ConnControl>>() {
@@ -280,6 +441,142 @@ fn fault_answer(vendor: &Vendor, op: &Operation, parts: &Parts, bytes: &[u8], ef
         Effect::Latency { .. } => success_like(),
     };
     (answer, outcome)
+}
+
+/// An answer asked for with a `Prefer` header (Prism's convention).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Preference {
+    /// `Prefer: code=422`: the first template with this status.
+    Code(u16),
+    /// `Prefer: example=duplicate_email`: a template by name (`success`, `duplicate`, or an
+    /// `x-mock.errors` name).
+    Example(String),
+}
+
+/// The request's `code=` or `example=` preference (example wins if both are given), with its
+/// text for the journal. Other preferences (`return=minimal`, …) are ignored, as RFC 7240 asks.
+fn preference(headers: &HeaderMap) -> Option<(String, Preference)> {
+    let mut code = None;
+    let mut example = None;
+    for value in headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()) {
+        for item in value.split([',', ';']) {
+            let Some((name, arg)) = item.split_once('=') else { continue };
+            let (name, arg) = (name.trim(), arg.trim().trim_matches('"'));
+            if name.eq_ignore_ascii_case("example") {
+                example = example.or_else(|| Some((format!("example={arg}"), Preference::Example(arg.to_owned()))));
+            } else if name.eq_ignore_ascii_case("code") {
+                let parsed = arg.parse().map_or(Preference::Code(0), Preference::Code);
+                code = code.or_else(|| Some((format!("code={arg}"), parsed)));
+            }
+        }
+    }
+    example.or(code)
+}
+
+/// The template a preference picks for an operation: its name and the template.
+///
+/// `code=N` looks, in order, at the success answer, `invalid`, `unauthorized`, `forbidden`, the
+/// operation's uniqueness errors, then every other error template by name, and takes the first
+/// with status N. `example=duplicate` is the error of the operation's first uniqueness rule;
+/// `example=success` the success answer; any other name an `x-mock.errors` template.
+fn preferred<'a>(vendor: &'a Vendor, op: &'a Operation, preference: &Preference) -> Option<(String, &'a Template)> {
+    let error = |name: &str| vendor.errors.get_key_value(name).map(|(n, t)| (n.clone(), t));
+    match preference {
+        Preference::Example(name) if name == "success" => Some(("success".to_owned(), &op.success)),
+        Preference::Example(name) if name == "duplicate" => op.unique.first().and_then(|rule| error(&rule.error)),
+        Preference::Example(name) => error(name),
+        Preference::Code(code) => {
+            if op.success.status == *code {
+                return Some(("success".to_owned(), &op.success));
+            }
+            let first = ["invalid", "unauthorized", "forbidden"].into_iter().map(str::to_owned);
+            let unique = op.unique.iter().map(|r| r.error.clone());
+            let rest = vendor.errors.keys().cloned();
+            first.chain(unique).chain(rest).filter_map(|n| error(&n)).find(|(_, t)| t.status == *code)
+        }
+    }
+}
+
+/// The answer a `Prefer` header forces, rendered from the request (nothing is stored), or a
+/// plain `400` naming the choices when the preference matches no template.
+fn forced_answer(
+    vendor: &Vendor,
+    op: &Operation,
+    parts: &Parts,
+    bytes: &[u8],
+    raw: &str,
+    preference: &Preference,
+) -> (Answer, Outcome) {
+    let Some((name, template)) = preferred(vendor, op, preference) else {
+        let mut statuses: Vec<u16> = vendor.errors.values().map(|t| t.status).chain([op.success.status]).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        let mut examples = vec!["success".to_owned()];
+        if !op.unique.is_empty() {
+            examples.push("duplicate".to_owned());
+        }
+        examples.extend(vendor.errors.keys().cloned());
+        let reason = format!(
+            "`Prefer: {raw}` matches no answer of {} (codes: {}; examples: {})",
+            op.id,
+            statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
+            examples.join(", ")
+        );
+        let answer = Answer::json(http::StatusCode::BAD_REQUEST, json!({ "error": reason }));
+        return (answer, Outcome::Malformed { reason });
+    };
+    let outcome = Outcome::Forced { preference: raw.to_owned(), template: name.clone() };
+    let body = serde_json::from_slice::<Value>(bytes).unwrap_or(Value::Null);
+    let entries = match body {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    if name == "rate_limited" {
+        const RETRY_AFTER: u64 = 30;
+        let reset = chrono::Utc::now().timestamp() + RETRY_AFTER as i64;
+        return (rate_limited_answer(vendor, RETRY_AFTER, first_limit(vendor), reset), outcome);
+    }
+    // Ids from a throw-away source: a forced answer changes no state, not even a counter.
+    let mut ids = IdSource::new(Determinism::Seeded(0));
+    let created: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let mut record = entry.clone();
+            if record.is_object() {
+                op.ids.iter().for_each(|rule| ids.assign(&mut record, rule));
+            }
+            record
+        })
+        .collect();
+    let message = format!("answer forced by `Prefer: {raw}`");
+    let error = match op.unique.iter().find(|rule| rule.error == name) {
+        Some(rule) => {
+            let found = entries.first().and_then(|e| crate::state::values_at(e, &rule.path).into_iter().next());
+            let (field, value) = found.map_or((rule.path.clone(), String::new()), |(field, v)| {
+                (field, v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            });
+            let index = op.bulk.then_some(0);
+            clash_context(&Clash { rule: rule.name.clone(), error: name.clone(), field, value, index })
+        }
+        None => json!({
+            "message": message,
+            "field": "body",
+            "fields": { "body": message },
+            "violations": [{ "field": "body", "message": message }],
+        }),
+    };
+    let context = json!({
+        "record": created.first().cloned().unwrap_or(Value::Null),
+        "created": created,
+        "failed": [],
+        "tenants": [],
+        "error": error,
+        "nearest": format!("{} {}", op.method, op.path),
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+    });
+    (Answer::from_template(template, &context), outcome)
 }
 
 /// The route for a request, or the rejection with the vendor whose shape it should take.
@@ -411,12 +708,19 @@ fn apply_defaults(schema: &Value, value: &mut Value) {
 }
 
 /// The request's header names as they were on the wire, when they can be known.
-fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static str) {
+///
+/// Pops the connection's next recorded head: call it exactly once for every request served,
+/// admin requests included, or later requests on the connection get the wrong names.
+pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static str) {
     if parts.version >= Version::HTTP_2 {
         return (None, "lowercase");
     }
-    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    match parts.extensions.get::<RawHeads>().and_then(|h| h.pop_matching(parts.method.as_str(), target)) {
+    // Origin-form (`/path?q`) as most clients send it; absolute-form (`http://host/path`) through proxies.
+    let target = match parts.uri.scheme() {
+        Some(_) => parts.uri.to_string(),
+        None => parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+    };
+    match parts.extensions.get::<RawHeads>().and_then(|h| h.pop_matching(parts.method.as_str(), &target)) {
         Some(head) => (Some(head.names), "raw"),
         None => (None, "unavailable"),
     }

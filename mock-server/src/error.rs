@@ -112,6 +112,14 @@ pub(crate) fn clash_context(c: &Clash) -> Value {
     json!({ "message": format!("{} already exists", c.field), "field": c.field, "value": c.value, "index": c.index })
 }
 
+/// Header templates rendered as text.
+pub(crate) fn render_headers(
+    templates: &std::collections::BTreeMap<String, String>,
+    context: &Value,
+) -> Vec<(String, String)> {
+    templates.iter().map(|(name, t)| (name.clone(), crate::template::render_text(t, context))).collect()
+}
+
 /// An HTTP answer: status, extra headers, JSON body. Renders every success and error.
 #[derive(Debug, Clone)]
 pub(crate) struct Answer {
@@ -142,13 +150,7 @@ impl Answer {
         Self {
             shape: Shape::Json,
             status: StatusCode::from_u16(template.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: template
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (k.clone(), render(&Value::String(v.clone()), context).as_str().unwrap_or_default().to_owned())
-                })
-                .collect(),
+            headers: render_headers(&template.headers, context),
             body: render(&template.body, context),
         }
     }

@@ -137,6 +137,25 @@ impl Faults {
         self.lock().0.clear();
     }
 
+    /// Removes one fault; false if there was none with this id.
+    pub(crate) fn remove(&self, id: u64) -> bool {
+        let mut inner = self.lock();
+        let before = inner.0.len();
+        inner.0.retain(|f| f.id != id);
+        inner.0.len() != before
+    }
+
+    /// Removes the faults restricted to this vendor (and, if given, to this credential).
+    pub(crate) fn forget(&self, vendor: &str, credential: Option<&str>) {
+        self.lock().0.retain(|f| {
+            let hit = match credential {
+                None => f.vendor.as_deref() == Some(vendor),
+                Some(c) => f.vendor.as_deref().is_none_or(|v| v == vendor) && f.credential.as_deref() == Some(c),
+            };
+            !hit
+        });
+    }
+
     /// The effects that fire for this request (latencies, then at most one other), consuming
     /// one of each fired fault's `times`.
     pub(crate) fn take(&self, vendor: &str, path: &str, credentials: &[String]) -> Vec<Effect> {
@@ -255,6 +274,89 @@ impl AsyncWrite for Breakable {
     }
 }
 
+/// What the rate limiter says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Under every limit; the numbers are the first window's, for the success headers.
+    Pass { limit: u32, remaining: u32, reset: i64 },
+    /// Over the limit of this window (the one that frees up last, if several are full).
+    Limited { limit: u32, window_seconds: u64, retry_after: u64, reset: i64 },
+}
+
+/// Keys kept before windows that have all expired are pruned.
+const RATE_KEYS_KEPT: usize = 10_000;
+
+/// Per (vendor, hash of the credential value): each window's start and count.
+type Counters = std::collections::HashMap<(String, u64), Vec<(std::time::Instant, u32)>>;
+
+/// Fixed-window request counters per vendor and credential value (`--rate-limits`).
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    windows: Mutex<Counters>,
+}
+
+impl RateLimiter {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts one request of `credential` against every window, unless one is full.
+    pub(crate) fn check(&self, vendor: &str, limits: &crate::spec::RateLimits, credential: &str) -> Verdict {
+        let now = std::time::Instant::now();
+        let unix = chrono::Utc::now().timestamp();
+        let mut map = self.lock();
+        if map.len() >= RATE_KEYS_KEPT {
+            map.retain(|_, ws| ws.iter().zip(&limits.windows).any(|((start, _), w)| now < *start + secs(w.seconds)));
+        }
+        let key = (vendor.to_owned(), crate::state::fnv1a(credential));
+        let counters = map.entry(key).or_default();
+        counters.resize(limits.windows.len(), (now, 0));
+        for ((start, count), w) in counters.iter_mut().zip(&limits.windows) {
+            if now >= *start + secs(w.seconds) {
+                *start = now;
+                *count = 0;
+            }
+        }
+        let left = |start: std::time::Instant, seconds: u64| {
+            let ends = start + secs(seconds);
+            // Round up: a client that waits `retry_after` seconds finds the window open.
+            ends.saturating_duration_since(now).as_millis().div_ceil(1000).max(1) as u64
+        };
+        let full = counters
+            .iter()
+            .zip(&limits.windows)
+            .filter(|((_, count), w)| *count >= w.limit)
+            .map(|((start, _), w)| (left(*start, w.seconds), w))
+            .max_by_key(|(wait, _)| *wait);
+        if let Some((retry_after, w)) = full {
+            let reset = unix + i64::try_from(retry_after).unwrap_or(i64::MAX - unix);
+            return Verdict::Limited { limit: w.limit, window_seconds: w.seconds, retry_after, reset };
+        }
+        for (_, count) in counters.iter_mut() {
+            *count += 1;
+        }
+        // Spec loading checks that there is a first window.
+        let (Some(&(start, count)), Some(w)) = (counters.first(), limits.windows.first()) else {
+            return Verdict::Pass { limit: 0, remaining: 0, reset: unix };
+        };
+        let reset = unix + i64::try_from(left(start, w.seconds)).unwrap_or(0);
+        Verdict::Pass { limit: w.limit, remaining: w.limit.saturating_sub(count), reset }
+    }
+
+    /// Forgets the counters of every vendor (`None`), of one, or of one credential of one.
+    pub(crate) fn forget(&self, vendor: Option<&str>, credential: Option<&str>) {
+        let hash = credential.map(crate::state::fnv1a);
+        self.lock().retain(|(v, c), _| {
+            let hit = vendor.is_none_or(|n| n == v) && hash.is_none_or(|h| h == *c);
+            !hit
+        });
+    }
+}
+
+fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
+}
+
 /// Sleeps for every latency effect, and returns the first decisive one.
 pub(crate) async fn delay_then_decide(effects: Vec<Effect>) -> Option<Effect> {
     let mut decisive = None;
@@ -297,6 +399,60 @@ mod tests {
         faults.add(Fault::new(Effect::Empty));
         faults.add(Fault::new(Effect::Reset));
         assert_eq!(faults.take("v", "/", &[]), vec![Effect::Latency { ms: 5, jitter_ms: 0 }, Effect::Empty]);
+    }
+
+    fn limits(windows: &[(u64, u32)]) -> crate::spec::RateLimits {
+        crate::spec::RateLimits {
+            credential: "key".into(),
+            windows: windows.iter().map(|&(seconds, limit)| crate::spec::RateWindow { seconds, limit }).collect(),
+            headers: std::collections::BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_counts_per_credential_and_reports_the_first_window() {
+        let limiter = RateLimiter::default();
+        let l = limits(&[(60, 3), (3600, 100)]);
+        let remaining: Vec<u32> = (0..3)
+            .map(|_| match limiter.check("v", &l, "k1") {
+                Verdict::Pass { remaining, limit, .. } => {
+                    assert_eq!(limit, 3);
+                    remaining
+                }
+                other => panic!("limited too early: {other:?}"),
+            })
+            .collect();
+        assert_eq!(remaining, [2, 1, 0]);
+        assert!(matches!(limiter.check("v", &l, "k1"), Verdict::Limited { limit: 3, window_seconds: 60, .. }));
+        assert!(matches!(limiter.check("v", &l, "k2"), Verdict::Pass { remaining: 2, .. }));
+        limiter.forget(Some("v"), Some("k1"));
+        assert!(matches!(limiter.check("v", &l, "k1"), Verdict::Pass { remaining: 2, .. }));
+    }
+
+    #[test]
+    fn the_window_that_frees_up_last_sets_retry_after() {
+        let limiter = RateLimiter::default();
+        let l = limits(&[(1, 1), (3600, 1)]);
+        assert!(matches!(limiter.check("v", &l, "k"), Verdict::Pass { .. }));
+        match limiter.check("v", &l, "k") {
+            Verdict::Limited { window_seconds, retry_after, .. } => {
+                assert_eq!(window_seconds, 3600);
+                assert!((3599..=3600).contains(&retry_after), "{retry_after}");
+            }
+            other => panic!("not limited: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn removing_a_fault_by_id_leaves_the_others() {
+        let faults = Faults::new(Some(1));
+        let a = faults.add(Fault::new(Effect::Empty));
+        let b = faults.add(Fault::new(Effect::Reset).vendor("x"));
+        assert!(faults.remove(a));
+        assert!(!faults.remove(a));
+        assert_eq!(faults.list().iter().map(|f| f.id).collect::<Vec<_>>(), [b]);
+        faults.forget("x", None);
+        assert!(faults.list().is_empty());
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub enum Outcome {
     MethodNotAllowed { allowed: Vec<String> },
     /// An injected fault answered instead of the vendor.
     Fault { effect: crate::fault::Effect },
+    /// A `Prefer` header (`code=…` / `example=…`) picked this template; nothing was stored.
+    Forced { preference: String, template: String },
+    /// The vendor's rate limit (`--rate-limits`) was exceeded: at most `limit` requests per
+    /// `window_seconds` per credential.
+    RateLimited { limit: u32, window_seconds: u64, retry_after: u64 },
 }
 
 /// One schema violation.
@@ -71,6 +76,8 @@ impl Outcome {
             Self::Unrouted { .. } => "unrouted",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Fault { .. } => "fault",
+            Self::Forced { .. } => "forced",
+            Self::RateLimited { .. } => "rate_limited",
         }
     }
 }
@@ -112,34 +119,281 @@ pub(crate) struct Journal {
 
 #[derive(Debug)]
 struct Ring {
-    entries: VecDeque<Entry>,
+    slots: VecDeque<Slot>,
     capacity: usize,
     next_seq: u64,
 }
 
+/// An entry and what filters need that the entry does not show as is.
+#[derive(Debug)]
+struct Slot {
+    entry: Entry,
+    /// Hashes of the credential values the request carried (values themselves are not kept).
+    credentials: Vec<u64>,
+    /// `entry.at` in Unix milliseconds.
+    at_ms: i64,
+}
+
+/// Which entries to list (`GET /__admin/requests`); every given criterion must hold.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Filter {
+    pub(crate) vendor: Option<String>,
+    /// Hash of a credential value, see [`credential_hash`].
+    pub(crate) credential: Option<u64>,
+    pub(crate) status: Option<StatusFilter>,
+    pub(crate) outcome: Option<String>,
+    pub(crate) since: Option<Since>,
+    /// Only the newest N of the matching entries.
+    pub(crate) limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusFilter {
+    /// `429`
+    Exact(u16),
+    /// `4xx`: the hundreds digit.
+    Class(u16),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Since {
+    /// Entries with a greater `seq` (what a poller saw last).
+    Seq(u64),
+    /// Entries that arrived at or after this Unix time, in milliseconds.
+    Time(i64),
+}
+
+impl Filter {
+    fn matches(&self, slot: &Slot) -> bool {
+        let e = &slot.entry;
+        self.vendor.as_ref().is_none_or(|v| e.vendor.as_ref() == Some(v))
+            && self.credential.is_none_or(|c| slot.credentials.contains(&c))
+            && self.status.is_none_or(|s| match s {
+                StatusFilter::Exact(code) => e.status == code,
+                StatusFilter::Class(class) => e.status / 100 == class,
+            })
+            && self.outcome.as_deref().is_none_or(|o| e.outcome.label() == o)
+            && self.since.is_none_or(|s| match s {
+                Since::Seq(seq) => e.seq > seq,
+                Since::Time(ms) => slot.at_ms >= ms,
+            })
+    }
+}
+
+/// What the journal keeps of a credential value: enough to filter by it, not the value.
+pub(crate) fn credential_hash(value: &str) -> u64 {
+    crate::state::fnv1a(value)
+}
+
 impl Journal {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new(Ring { entries: VecDeque::new(), capacity, next_seq: 1 }) }
+        Self { inner: Mutex::new(Ring { slots: VecDeque::new(), capacity, next_seq: 1 }) }
     }
 
-    pub(crate) fn record(&self, mut entry: Entry) {
-        let mut ring = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends an entry (its `seq` is assigned here), dropping the oldest when full.
+    pub(crate) fn record(&self, mut entry: Entry, credentials: &[String]) {
+        let at_ms = chrono::DateTime::parse_from_rfc3339(&entry.at).map_or(0, |t| t.timestamp_millis());
+        let credentials = credentials.iter().map(|c| credential_hash(c)).collect();
+        let mut ring = self.lock();
         if ring.capacity == 0 {
             return;
         }
         entry.seq = ring.next_seq;
         ring.next_seq += 1;
-        if ring.entries.len() == ring.capacity {
-            ring.entries.pop_front();
+        if ring.slots.len() == ring.capacity {
+            ring.slots.pop_front();
         }
-        ring.entries.push_back(entry);
+        ring.slots.push_back(Slot { entry, credentials, at_ms });
     }
 
     pub(crate) fn entries(&self) -> Vec<Entry> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.iter().cloned().collect()
+        self.lock().slots.iter().map(|s| s.entry.clone()).collect()
+    }
+
+    /// The matching entries, oldest first.
+    pub(crate) fn query(&self, filter: &Filter) -> Vec<Entry> {
+        let ring = self.lock();
+        let mut found: Vec<&Slot> = ring.slots.iter().rev().filter(|s| filter.matches(s)).collect();
+        if let Some(limit) = filter.limit {
+            found.truncate(limit);
+        }
+        found.iter().rev().map(|s| s.entry.clone()).collect()
+    }
+
+    /// Drops a vendor's entries, or (with `credential`) only those that carried that value.
+    pub(crate) fn forget(&self, vendor: &str, credential: Option<&str>) {
+        let hash = credential.map(credential_hash);
+        self.lock().slots.retain(|s| {
+            let vendor_matches = s.entry.vendor.as_deref() == Some(vendor);
+            !(vendor_matches && hash.is_none_or(|h| s.credentials.contains(&h)))
+        });
     }
 
     pub(crate) fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.clear();
+        self.lock().slots.clear();
+    }
+}
+
+/// What replaces a secret whole (passwords).
+pub(crate) const HIDDEN: &str = "****";
+
+/// Masks the secrets a request carried, in place: the vendor's credential values (headers,
+/// Bearer tokens, query parameters; the first four characters stay, to tell keys apart), any
+/// header or query parameter whose name says it holds a secret, and, in a JSON body, every
+/// string under a key naming a password, secret or token (replaced whole). The body is
+/// re-serialized only when something in it was masked.
+pub(crate) fn mask_request(entry: &mut Entry, vendor: Option<&crate::spec::Vendor>) {
+    use crate::spec::CredentialLocation as L;
+    let parts = vendor.map(|v| v.auth.credentials.as_slice()).unwrap_or_default();
+    let header_secret = |name: &str| {
+        parts.iter().any(|p| p.location != L::Query && p.key.eq_ignore_ascii_case(name)) || secret_name(name)
+    };
+    for (name, value) in &mut entry.headers {
+        if header_secret(name) && !value.is_empty() {
+            *value = match value.split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic") =>
+                {
+                    format!("{scheme} {}", crate::auth::mask(token.trim()))
+                }
+                _ => crate::auth::mask(value),
+            };
+        }
+    }
+    if let Some(query) = &mut entry.query {
+        let query_secret =
+            |name: &str| parts.iter().any(|p| p.location == L::Query && p.key == name) || secret_name(name);
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let decoded_key: String = form_urlencoded::parse(key.as_bytes()).map(|(k, _)| k.into_owned()).collect();
+                if query_secret(&decoded_key) && !value.is_empty() {
+                    let decoded: String =
+                        form_urlencoded::parse(format!("v={value}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
+                    format!("{key}={}", crate::auth::mask(&decoded))
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        *query = masked.join("&");
+    }
+    if might_hold_secret(&entry.body)
+        && let Ok(mut body) = serde_json::from_str::<Value>(&entry.body)
+        && mask_json(&mut body)
+    {
+        entry.body = body.to_string();
+    }
+}
+
+/// Replaces every non-empty string under a secret-naming key by [`HIDDEN`]; true if any was.
+pub(crate) fn mask_json(value: &mut Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            let mut changed = false;
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(s) if secret_key(key) && !s.is_empty() => {
+                        *s = HIDDEN.to_owned();
+                        changed = true;
+                    }
+                    _ => changed |= mask_json(child),
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| mask_json(item) | changed),
+        _ => false,
+    }
+}
+
+/// Whether a body mentions a secret-naming word at all (a cheap test before parsing it).
+fn might_hold_secret(body: &str) -> bool {
+    let bytes = body.as_bytes();
+    ["pass", "secret", "token"]
+        .iter()
+        .any(|needle| bytes.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes())))
+}
+
+/// A JSON key that holds a secret of the user's: passwords, secrets, tokens.
+fn secret_key(key: &str) -> bool {
+    let k: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    ["password", "passwd", "secret", "token"].iter().any(|s| k.contains(s))
+}
+
+/// A header or query parameter name that holds a credential, whatever the vendor.
+fn secret_name(name: &str) -> bool {
+    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    matches!(n.as_str(), "authorization" | "proxyauthorization" | "cookie")
+        || ["apikey", "token", "secret", "password", "passwd"].iter().any(|s| n.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(headers: &[(&str, &str)], query: Option<&str>, body: &str) -> Entry {
+        Entry {
+            seq: 0,
+            at: "2025-01-01T00:00:00.000Z".into(),
+            vendor: None,
+            operation: None,
+            method: "POST".into(),
+            path: "/".into(),
+            query: query.map(str::to_owned),
+            version: "HTTP/1.1".into(),
+            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            header_case: "raw",
+            body: body.into(),
+            status: 200,
+            response: Value::Null,
+            outcome: Outcome::Timeout,
+            duration_us: 0,
+        }
+    }
+
+    #[test]
+    fn credentials_in_headers_and_query_keep_four_characters_and_passwords_none() {
+        let mut e = entry(
+            &[("Authorization", "Bearer abcdefgh"), ("X-API-KEY", "key_12345"), ("Accept", "*/*")],
+            Some("api_key=sk_live_1&x=1"),
+            r#"{"email":"a@b.c","password":"hunter22","nested":[{"client_secret":"s3"}],"invalid_token":0}"#,
+        );
+        mask_request(&mut e, None);
+        assert_eq!(e.headers[0].1, "Bearer abcd****");
+        assert_eq!(e.headers[1].1, "key_****");
+        assert_eq!(e.headers[2].1, "*/*");
+        assert_eq!(e.query.as_deref(), Some("api_key=sk_l****&x=1"));
+        let body: Value = serde_json::from_str(&e.body).expect("still JSON");
+        assert_eq!(
+            body,
+            json!({"email":"a@b.c","password":"****","nested":[{"client_secret":"****"}],"invalid_token":0})
+        );
+    }
+
+    #[test]
+    fn a_body_without_secrets_is_kept_byte_for_byte() {
+        let raw = "{ \"email\" :  \"a@b.c\" }";
+        let mut e = entry(&[], None, raw);
+        mask_request(&mut e, None);
+        assert_eq!(e.body, raw);
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_entries_with_increasing_seq() {
+        let journal = Journal::new(3);
+        for _ in 0..10 {
+            journal.record(entry(&[], None, ""), &[]);
+        }
+        let seqs: Vec<u64> = journal.entries().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [8, 9, 10]);
+        let since = Filter { since: Some(Since::Seq(8)), ..Filter::default() };
+        assert_eq!(journal.query(&since).len(), 2);
     }
 }

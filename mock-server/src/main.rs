@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use vendor_mock::{Config, CredentialList, HeaderCase, Mock, Specs};
+use vendor_mock::{Config, CredentialList, HeaderCase, Mock, SeedData, Specs};
 
 /// A faithful mock of SmartLead, Cellcast, VoiceAIWrapper and AgencyHandy's create-client
 /// endpoints, driven by OpenAPI spec files.
@@ -63,6 +64,22 @@ struct ServeArgs {
     /// Requests kept in the journal.
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     journal_size: usize,
+    /// Show credentials, passwords and tokens in the journal and state listings (masked otherwise).
+    #[arg(long, env = "VENDOR_MOCK_JOURNAL_SECRETS")]
+    journal_secrets: bool,
+    /// Records to create at start: a YAML or JSON file, vendor → {credentials, records} (or a list).
+    #[arg(long, env = "VENDOR_MOCK_SEED_DATA")]
+    seed_data: Option<PathBuf>,
+    /// Enforce the vendors' documented rate limits (`x-mock.rate_limits`), with their headers.
+    #[arg(long, env = "VENDOR_MOCK_RATE_LIMITS")]
+    rate_limits: bool,
+    /// Require `Authorization: Bearer <TOKEN>` on the admin API (`/__admin`).
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Reload the `--specs` folder when its spec files change (state is kept; invalid specs are
+    /// logged and the previous ones kept).
+    #[arg(long, env = "VENDOR_MOCK_WATCH", requires = "specs")]
+    watch: bool,
 }
 
 fn load_specs(arg: &SpecsArg) -> anyhow::Result<Specs> {
@@ -116,6 +133,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_timeout: Duration::from_secs(args.client_timeout),
         header_timeout: Duration::from_secs(args.client_timeout),
         journal_size: args.journal_size,
+        journal_secrets: args.journal_secrets,
+        rate_limits: args.rate_limits,
+        admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+    };
+    let guarded = config.admin_token.is_some();
+    let seed_data = match &args.seed_data {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(yaml_serde::from_str::<SeedData>(&text).with_context(|| format!("parsing {}", path.display()))?)
+        }
+        None => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -126,10 +154,24 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let local = listener.local_addr()?;
         let names = specs.vendor_names().join(", ");
         let mock = Mock::new(specs, config);
+        if let Some(data) = &seed_data {
+            let count = mock.seed_data(data).context("seeding --seed-data")?;
+            println!("seeded {count} record(s)");
+        }
+        if let (true, Some(dir)) = (args.watch, &args.specs.specs) {
+            println!("watching {} for spec changes", dir.display());
+            tokio::spawn(vendor_mock::watch_specs(Arc::clone(&mock), dir.clone(), vendor_mock::WATCH_INTERVAL));
+        }
         println!("vendor-mock listening on http://{local} ({names})");
+        println!("dashboard: http://{local}/__admin/ui");
         if !local.ip().is_loopback() {
+            let admin = if guarded {
+                "the admin API needs the admin token"
+            } else {
+                "anyone who can reach it can also reset it through /__admin (see --admin-token)"
+            };
             println!(
-                "warning: bound to {} — the mock accepts any credential; keep it off untrusted networks",
+                "warning: bound to {} — the mock accepts any credential and {admin}; keep it off untrusted networks",
                 local.ip()
             );
         }

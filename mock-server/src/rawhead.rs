@@ -9,7 +9,7 @@
 //!
 //! The recorder never changes the bytes, and on any doubt it gives up for the rest of the
 //! connection (every later pop returns `None`) rather than attribute a head to the wrong request:
-//! a malformed head or chunked body, a head over 64 KiB or with more than 100 fields, an HTTP/2
+//! a malformed head or chunked body, a head larger than hyper would serve (about 408 KiB) or with more than 100 fields, an HTTP/2
 //! preface, unsupported body framing, or too many heads waiting. After a protocol switch (a `101`
 //! response or a `CONNECT` tunnel) hyper serves no further requests on the connection, so
 //! whatever the recorder makes of the later bytes is never popped.
@@ -22,8 +22,9 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Largest request head, chunk-size line or trailer line buffered before giving up.
-const MAX_HEAD: usize = 64 * 1024;
+/// Largest request head, chunk-size line or trailer line buffered before giving up: hyper's own
+/// read-buffer limit, so any head hyper serves is also recorded.
+const MAX_HEAD: usize = 8192 + 4096 * 100;
 /// Most header fields in one request head (hyper's default limit too).
 const MAX_HEADERS: usize = 100;
 /// Most recorded heads waiting to be popped before giving up.
@@ -217,7 +218,7 @@ enum Chunk {
     Trailer,
 }
 
-/// Incremental request-head parser; buffers only unparsed head or line bytes (at most 64 KiB).
+/// Incremental request-head parser; buffers only unparsed head or line bytes (at most `MAX_HEAD`).
 #[derive(Debug)]
 struct Parser {
     state: State,
@@ -673,7 +674,7 @@ mod tests {
     #[tokio::test]
     async fn an_oversized_head_gives_up_without_buffering_it_all() {
         let mut wire = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
-        wire.resize(200_000, b'a');
+        wire.resize(MAX_HEAD + 100_000, b'a');
         let chunks: VecDeque<_> = wire.chunks(1000).map(<[u8]>::to_vec).collect();
         let (mut recording, heads) = record(Chunks(chunks));
         let mut buf = [0; 1000];

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::routing::any;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -14,18 +15,26 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
+use crate::admin;
 use crate::engine::{self, Mock};
 use crate::fault::Breakable;
 use crate::rawhead;
+use crate::spec::ADMIN_PREFIX;
 
 /// How long in-flight requests get to finish once shutdown starts.
 const DRAIN: Duration = Duration::from_secs(10);
 
 /// The mock as an axum router (every vendor route; answers `404`/`405` in the nearest vendor's
-/// shape). Serve it with [`run`] to get exact header-name case; in-process (`oneshot`) requests
-/// are treated as if their header case were unknown.
+/// shape), with the admin API and dashboard under `/__admin`. Serve it with [`run`] to get exact
+/// header-name case; in-process (`oneshot`) requests are treated as if their header case were
+/// unknown.
 pub fn app(mock: Arc<Mock>) -> Router {
-    Router::new().fallback(engine::handle).with_state(mock)
+    Router::new()
+        .route(ADMIN_PREFIX, any(admin::handle))
+        .route(&format!("{ADMIN_PREFIX}/"), any(admin::handle))
+        .route(&format!("{ADMIN_PREFIX}/{{*rest}}"), any(admin::handle))
+        .fallback(engine::handle)
+        .with_state(mock)
 }
 
 /// Serves `mock` on `listener` (HTTP/1.1 and h2c) until `shutdown` completes, then lets

@@ -41,6 +41,30 @@ pub(crate) struct Vendor {
     pub(crate) operations: Vec<Operation>,
     pub(crate) tenants: Option<Tenants>,
     pub(crate) fidelity: Vec<Fidelity>,
+    /// The vendor's documented rate limits, enforced under `--rate-limits`.
+    pub(crate) rate_limits: Option<RateLimits>,
+}
+
+/// A vendor's rate limits (`x-mock.rate_limits`): fixed windows counted per credential value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RateLimits {
+    /// The credential part whose value is counted (one budget per API key, say).
+    pub(crate) credential: String,
+    /// Every window applies; the first one is reported in the headers of answers under the limit.
+    pub(crate) windows: Vec<RateWindow>,
+    /// Headers added to every answer under the limit, with `{{limit}}`, `{{remaining}}` and
+    /// `{{reset}}` (Unix seconds) of the first window. A `429` uses the `rate_limited` template.
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, String>,
+}
+
+/// At most `limit` requests per `seconds`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RateWindow {
+    pub(crate) seconds: u64,
+    pub(crate) limit: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +221,10 @@ pub(crate) enum FidelityStatus {
     Assumed,
 }
 
+/// Error templates that injected faults answer with (`status`, `rate_limited`); every spec must
+/// define them too.
+pub(crate) const FAULT_ERRORS: [&str; 2] = ["server_error", "rate_limited"];
+
 /// Error templates the engine itself answers with; every spec must define them.
 pub(crate) const ENGINE_ERRORS: [&str; 7] =
     ["unauthorized", "malformed", "invalid", "not_found", "method_not_allowed", "too_large", "timeout"];
@@ -211,7 +239,12 @@ struct VendorExt {
     #[serde(default)]
     tenants: Option<Tenants>,
     fidelity: Vec<Fidelity>,
+    #[serde(default)]
+    rate_limits: Option<RateLimits>,
 }
+
+/// Paths under this prefix belong to the admin API, never to a vendor.
+pub(crate) const ADMIN_PREFIX: &str = "/__admin";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,8 +272,16 @@ include!(concat!(env!("OUT_DIR"), "/embedded_specs.rs"));
 
 impl Specs {
     /// The specs compiled into the binary (the repository's `specs/` folder).
+    ///
+    /// Parsed once per process and then cloned (vendors are immutable and shared), so that
+    /// starting many mocks, one per test, costs microseconds instead of milliseconds.
     pub fn embedded() -> Result<Self, SpecError> {
-        Self::from_sources(EMBEDDED.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())))
+        static PARSED: std::sync::OnceLock<Specs> = std::sync::OnceLock::new();
+        if let Some(specs) = PARSED.get() {
+            return Ok(specs.clone());
+        }
+        let specs = Self::from_sources(EMBEDDED.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())))?;
+        Ok(PARSED.get_or_init(|| specs).clone())
     }
 
     /// Every `*.yaml` / `*.yml` file of a folder.
@@ -329,8 +370,8 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
     let ext: VendorExt = typed(&doc, "x-mock", file, text)?;
 
     let mut errors = ext.errors;
-    for name in ENGINE_ERRORS {
-        if !errors.contains_key(name) {
+    for name in ENGINE_ERRORS.iter().chain(&FAULT_ERRORS) {
+        if !errors.contains_key(*name) {
             return Err(err(line_of(text, "errors:"), format!("x-mock.errors.{name} is missing")));
         }
     }
@@ -348,6 +389,19 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
     for (name, t) in &mut errors {
         check_template_schema(&doc, t, &format!("x-mock.errors.{name}")).map_err(|m| err(None, m))?;
     }
+    if let Some(limits) = &ext.rate_limits {
+        let at = line_of(text, "rate_limits");
+        if !ext.auth.credentials.iter().any(|c| c.name == limits.credential) {
+            let message = format!("x-mock.rate_limits.credential names unknown credential `{}`", limits.credential);
+            return Err(err(at, message));
+        }
+        if limits.windows.is_empty() || limits.windows.iter().any(|w| w.seconds == 0 || w.limit == 0) {
+            return Err(err(at, "x-mock.rate_limits.windows needs windows with seconds > 0 and limit > 0".into()));
+        }
+        if !errors.contains_key("rate_limited") {
+            return Err(err(at, "x-mock.errors.rate_limited is missing (needed by x-mock.rate_limits)".into()));
+        }
+    }
 
     let mut operations = Vec::new();
     for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
@@ -356,6 +410,12 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
                 continue;
             }
             let where_ = format!("paths.{path}.{method}");
+            if path == ADMIN_PREFIX || path.starts_with(&format!("{ADMIN_PREFIX}/")) {
+                return Err(err(
+                    line_of(text, path),
+                    format!("{where_}: paths under {ADMIN_PREFIX} are the admin API's"),
+                ));
+            }
             let ext_op: OperationExt = typed(op, "x-mock", file, text)?;
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
                 .map_err(|e| err(None, format!("{where_}: {e}")))?;
@@ -436,6 +496,7 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
         operations,
         tenants: ext.tenants,
         fidelity: ext.fidelity,
+        rate_limits: ext.rate_limits,
     })
 }
 

@@ -4,7 +4,7 @@
 //! are one atomic step: of many concurrent creates with one e-mail, exactly one wins.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -21,17 +21,30 @@ pub(crate) enum Determinism {
 /// Base of the virtual clock under `--seed`: 2025-01-01T00:00:00.000Z, one second a tick.
 const SEEDED_EPOCH_MS: i64 = 1_735_689_600_000;
 
+/// Every vendor's state, by vendor name (so it survives a reload of the specs).
 #[derive(Debug)]
 pub(crate) struct Store {
-    vendors: HashMap<String, Mutex<VendorState>>,
+    vendors: RwLock<HashMap<String, Arc<Mutex<VendorState>>>>,
+    determinism: Determinism,
 }
+
+/// A uniqueness key: (rule name, scope value, normalized value).
+type Key = (String, String, String);
 
 #[derive(Debug)]
 struct VendorState {
-    records: BTreeMap<String, Vec<Value>>,
-    /// (rule name, scope value, normalized value)
-    taken: HashSet<(String, String, String)>,
+    records: BTreeMap<String, Vec<Stored>>,
+    taken: HashSet<Key>,
     ids: IdSource,
+}
+
+/// A record, the credentials of the request (or seed) that created it, and the uniqueness keys
+/// it holds, so that one credential's records can be forgotten with their keys.
+#[derive(Debug)]
+struct Stored {
+    record: Value,
+    owner: Credentials,
+    keys: Vec<Key>,
 }
 
 /// Random and counting id generators, and the clock for timestamps.
@@ -66,26 +79,56 @@ pub(crate) enum Created {
 
 impl Store {
     pub(crate) fn new(vendors: &[Arc<Vendor>], determinism: Determinism) -> Self {
-        let vendors = vendors
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let seed = match determinism {
+        let store = Self { vendors: RwLock::new(HashMap::new()), determinism };
+        store.ensure(vendors);
+        store
+    }
+
+    /// Adds an empty state for every vendor that has none yet (after a reload added one).
+    pub(crate) fn ensure(&self, vendors: &[Arc<Vendor>]) {
+        let mut map = self.vendors.write().unwrap_or_else(PoisonError::into_inner);
+        for (i, v) in vendors.iter().enumerate() {
+            if !map.contains_key(&v.name) {
+                let seed = match self.determinism {
                     Determinism::Seeded(s) => Determinism::Seeded(s.wrapping_add(i as u64)),
                     Determinism::Real => Determinism::Real,
                 };
                 let state = VendorState { records: BTreeMap::new(), taken: HashSet::new(), ids: IdSource::new(seed) };
-                (v.name.clone(), Mutex::new(state))
-            })
-            .collect();
-        Self { vendors }
+                map.insert(v.name.clone(), Arc::new(Mutex::new(state)));
+            }
+        }
     }
 
-    fn lock(&self, vendor: &str) -> MutexGuard<'_, VendorState> {
-        let state = self.vendors.get(vendor).expect("every loaded vendor has a state");
+    /// Runs `f` on a vendor's state, under its lock (an unknown vendor gets an empty state).
+    fn with<R>(&self, vendor: &str, f: impl FnOnce(&mut VendorState) -> R) -> R {
+        let state = self.existing(vendor).unwrap_or_else(|| {
+            let mut map = self.vendors.write().unwrap_or_else(PoisonError::into_inner);
+            let fresh = || {
+                let state = VendorState {
+                    records: BTreeMap::new(),
+                    taken: HashSet::new(),
+                    ids: IdSource::new(self.determinism),
+                };
+                Arc::new(Mutex::new(state))
+            };
+            Arc::clone(map.entry(vendor.to_owned()).or_insert_with(fresh))
+        });
         // A panic while holding the lock cannot leave a half-done insert (inserts are last),
         // so a poisoned lock is still consistent.
-        state.lock().unwrap_or_else(|p| p.into_inner())
+        let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// Runs `f` on a vendor's state if it has one (reads and resets create none).
+    fn with_existing<R: Default>(&self, vendor: &str, f: impl FnOnce(&mut VendorState) -> R) -> R {
+        match self.existing(vendor) {
+            Some(state) => f(&mut state.lock().unwrap_or_else(PoisonError::into_inner)),
+            None => R::default(),
+        }
+    }
+
+    fn existing(&self, vendor: &str) -> Option<Arc<Mutex<VendorState>>> {
+        self.vendors.read().unwrap_or_else(PoisonError::into_inner).get(vendor).cloned()
     }
 
     /// Checks uniqueness and inserts, atomically. `body` is a record (or, for a bulk operation,
@@ -97,41 +140,105 @@ impl Store {
         creds: &Credentials,
         body: Value,
     ) -> Result<Created, Clash> {
-        let mut state = self.lock(&vendor.name);
-        if op.bulk {
-            let entries = match body {
-                Value::Array(items) => items,
-                other => vec![other],
-            };
-            let mut created = Vec::new();
-            let mut clashes = Vec::new();
-            for (index, entry) in entries.into_iter().enumerate() {
-                match state.insert(op, creds, entry) {
-                    Ok(record) => created.push(record),
-                    Err(clash) => clashes.push(Clash { index: Some(index), ..clash }),
+        self.with(&vendor.name, |state| {
+            if op.bulk {
+                let entries = match body {
+                    Value::Array(items) => items,
+                    other => vec![other],
+                };
+                let mut created = Vec::new();
+                let mut clashes = Vec::new();
+                for (index, entry) in entries.into_iter().enumerate() {
+                    match state.insert(op, creds, entry, false) {
+                        Ok(record) => created.push(record),
+                        Err(clash) => clashes.push(Clash { index: Some(index), ..clash }),
+                    }
+                }
+                Ok(Created::Bulk(created, clashes))
+            } else {
+                state.insert(op, creds, body, false).map(Created::One)
+            }
+        })
+    }
+
+    /// Inserts records as if `op` had created them with `creds`, through the same uniqueness
+    /// index; ids the records already carry are kept, missing ones are generated. All or
+    /// nothing: on a clash (with existing records or among the seeds) nothing is inserted.
+    pub(crate) fn seed(
+        &self,
+        vendor: &str,
+        op: &Operation,
+        creds: &Credentials,
+        records: Vec<Value>,
+    ) -> Result<Vec<Value>, Clash> {
+        self.with(vendor, |state| {
+            let mut inserted = Vec::with_capacity(records.len());
+            for (index, record) in records.into_iter().enumerate() {
+                match state.insert(op, creds, record, true) {
+                    Ok(record) => inserted.push(record),
+                    Err(clash) => {
+                        state.pop_newest(&op.collection, inserted.len());
+                        return Err(Clash { index: Some(index), ..clash });
+                    }
                 }
             }
-            Ok(Created::Bulk(created, clashes))
-        } else {
-            state.insert(op, creds, body).map(Created::One)
-        }
+            Ok(inserted)
+        })
     }
 
     /// Forgets every record and uniqueness key (ids keep counting).
     pub(crate) fn reset(&self, vendor: &str) {
-        let mut state = self.lock(vendor);
-        state.records.clear();
-        state.taken.clear();
+        self.with_existing(vendor, |state| {
+            state.records.clear();
+            state.taken.clear();
+        });
+    }
+
+    /// Forgets the records created with this credential value (in any credential part) and
+    /// their uniqueness keys; returns how many were forgotten.
+    pub(crate) fn reset_owner(&self, vendor: &str, credential: &str) -> usize {
+        self.with_existing(vendor, |state| {
+            let mut freed = Vec::new();
+            let mut forgotten = 0;
+            for records in state.records.values_mut() {
+                records.retain_mut(|stored| {
+                    let owned = stored.owner.iter().any(|(_, v)| v == credential);
+                    if owned {
+                        freed.append(&mut stored.keys);
+                        forgotten += 1;
+                    }
+                    !owned
+                });
+            }
+            state.records.retain(|_, records| !records.is_empty());
+            for key in &freed {
+                state.taken.remove(key);
+            }
+            forgotten
+        })
     }
 
     /// Every record of a vendor, by collection.
     pub(crate) fn records(&self, vendor: &str) -> BTreeMap<String, Vec<Value>> {
-        self.lock(vendor).records.clone()
+        self.with_existing(vendor, |state| {
+            state
+                .records
+                .iter()
+                .map(|(name, records)| (name.clone(), records.iter().map(|s| s.record.clone()).collect()))
+                .collect()
+        })
     }
 }
 
 impl VendorState {
-    fn insert(&mut self, op: &Operation, creds: &Credentials, mut record: Value) -> Result<Value, Clash> {
+    /// Checks uniqueness, generates ids (`keep_ids`: only those the record lacks) and inserts.
+    fn insert(
+        &mut self,
+        op: &Operation,
+        creds: &Credentials,
+        mut record: Value,
+        keep_ids: bool,
+    ) -> Result<Value, Clash> {
         let mut keys = Vec::new();
         for rule in &op.unique {
             let scope = scope_value(rule, creds);
@@ -151,11 +258,29 @@ impl VendorState {
             }
         }
         for rule in &op.ids {
+            if keep_ids && !values_at(&record, &rule.path).is_empty() {
+                continue;
+            }
             self.ids.assign(&mut record, rule);
         }
-        self.taken.extend(keys);
-        self.records.entry(op.collection.clone()).or_default().push(record.clone());
+        self.taken.extend(keys.iter().cloned());
+        let stored = Stored { record: record.clone(), owner: creds.clone(), keys };
+        self.records.entry(op.collection.clone()).or_default().push(stored);
         Ok(record)
+    }
+
+    /// Removes the `n` newest records of a collection and their keys (undoes a partial seed).
+    fn pop_newest(&mut self, collection: &str, n: usize) {
+        let Some(records) = self.records.get_mut(collection) else { return };
+        let keep = records.len().saturating_sub(n);
+        for stored in records.drain(keep..) {
+            for key in &stored.keys {
+                self.taken.remove(key);
+            }
+        }
+        if records.is_empty() {
+            self.records.remove(collection);
+        }
     }
 }
 
@@ -320,7 +445,7 @@ pub(crate) fn tenants_of(
         .collect()
 }
 
-fn fnv1a(s: &str) -> u64 {
+pub(crate) fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 

@@ -70,6 +70,11 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
+/// Renders a template string as text (header values): numbers and other values are written out.
+pub(crate) fn render_text(template: &str, context: &Value) -> String {
+    interpolate(template, Scope { root: context, item: None })
+}
+
 fn render_string(s: &str, scope: Scope<'_>) -> Value {
     let trimmed = s.trim();
     if let Some(expr) = trimmed.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
@@ -161,6 +166,12 @@ mod tests {
         let t = json!({"f?": "{{failed}}", "g": 1});
         assert_eq!(render(&t, &json!({"failed": []})), json!({"g": 1}));
         assert_eq!(render(&t, &json!({"failed": [1]})), json!({"f": [1], "g": 1}));
+    }
+
+    #[test]
+    fn text_rendering_writes_numbers_out() {
+        assert_eq!(render_text("{{n}}s", &json!({"n": 30})), "30s");
+        assert_eq!(render_text("{{n}}", &json!({"n": 30})), "30");
     }
 
     #[test]

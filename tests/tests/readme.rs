@@ -63,15 +63,16 @@ async fn every_curl_in_the_readme_gets_a_success_from_a_running_mock() {
         .expect("join");
         let (snippet, out) = out;
         assert!(out.status.success(), "snippet failed: {snippet}\n{}", String::from_utf8_lossy(&out.stderr));
-        let body: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("snippet printed no JSON ({e}): {snippet}"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("snippet printed no JSON ({e}): {snippet}"));
         let success = body.get("ok") == Some(&true.into())
             || body.get("status") == Some(&true.into())
             || body.get("success") == Some(&true.into())
             || body.get("createdMembers").and_then(|m| m.as_array()).is_some_and(|m| m.len() == 1);
         assert!(success, "not a success answer: {body}\nfrom: {snippet}");
     }
-    let created = mock.journal().iter().filter(|e| e.outcome.label() == "created" || e.outcome.label() == "bulk").count();
+    let created =
+        mock.journal().iter().filter(|e| e.outcome.label() == "created" || e.outcome.label() == "bulk").count();
     assert_eq!(created, 4, "each snippet created exactly one record");
     let _ = stop.send(());
     server.await.expect("join").expect("server ran");

@@ -1,0 +1,253 @@
+//! Helpers of the admin, embedding and dashboard tests: one [`MockServer`] per test, a reqwest
+//! client, the vendors' create requests, and a raw HTTP/1.1 exchange for pipelining and broken
+//! connections.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vendor_mock::MockServer;
+
+/// A bound on every network wait, so that a bug hangs no test; never what a test asserts.
+pub const SAFETY: Duration = Duration::from_secs(10);
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(SAFETY).build().expect("a reqwest client builds")
+}
+
+/// An answer: status, headers and body as JSON (`null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("the body arrives");
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer { status, headers, json }
+}
+
+/// Calls the admin API: `admin(&server, "GET", "/requests", None)`.
+pub async fn admin(server: &MockServer, method: &str, path: &str, body: Option<Value>) -> Answer {
+    admin_with(server, method, path, body, None).await
+}
+
+pub async fn admin_with(
+    server: &MockServer,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let mut request = client().request(method, format!("{}/__admin{path}", server.uri()));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    answer(request.send().await.expect("the admin API answers")).await
+}
+
+/// The journal as the admin API lists it, with a query string (`"vendor=smartlead"`).
+pub async fn requests(server: &MockServer, query: &str) -> Vec<Value> {
+    let listed = admin(server, "GET", &format!("/requests?{query}"), None).await;
+    assert_eq!(listed.status, 200, "GET /__admin/requests?{query}: {:?}", listed.json);
+    listed.json["requests"].as_array().expect("a `requests` array").clone()
+}
+
+/// SmartLead's create-client request with this API key and e-mail.
+pub async fn smartlead(server: &MockServer, key: &str, email: &str) -> Answer {
+    smartlead_with(server, key, email, &[]).await
+}
+
+pub async fn smartlead_with(server: &MockServer, key: &str, email: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut request = client()
+        .post(format!("{}/api/v1/client/save?api_key={key}", server.uri()))
+        .json(&json!({ "email": email, "name": "Acme Agency", "password": "hunter2!" }));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    answer(request.send().await.expect("the mock answers")).await
+}
+
+/// Cellcast's create-sub-client request with this token, e-mail and mobile.
+pub async fn cellcast(server: &MockServer, token: &str, email: &str, mobile: &str) -> Answer {
+    let body = json!({
+        "name": "Sub Client", "email": email, "mobile": mobile, "password": "Passw0rd!",
+        "companyName": "Cellcast", "industry": "Telecommunication", "isSharingCredit": true,
+    });
+    let request = client().post(format!("{}/api/v2/subClient/user", server.uri())).bearer_auth(token).json(&body);
+    answer(request.send().await.expect("the mock answers")).await
+}
+
+/// AgencyHandy's first company id for an API key.
+pub async fn company_of(server: &MockServer, key: &str) -> String {
+    let request = client().get(format!("{}/accounts/companies", server.uri())).header("x-api-key", key);
+    let listed = answer(request.send().await.expect("the mock answers")).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.json);
+    listed.json["companies"][0]["_id"].as_str().expect("a company id").to_owned()
+}
+
+/// One AgencyHandy client entry.
+pub fn agencyhandy_client(email: &str) -> Value {
+    json!({ "firstName": "John", "lastName": "Doe", "email": email, "isConvertedClient": false })
+}
+
+/// A raw HTTP/1.1 request with exactly these header lines and body.
+pub fn raw_request(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    out.into_bytes()
+}
+
+/// One raw response: status, header lines (lowercase names) and body text.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Writes `bytes` on one connection and reads `count` responses (Content-Length framed).
+pub async fn exchange(addr: SocketAddr, bytes: &[u8], count: usize) -> Vec<RawResponse> {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut buf = Vec::new();
+    let mut responses = Vec::new();
+    while responses.len() < count {
+        if let Some((response, used)) = parse_response(&buf) {
+            responses.push(response);
+            buf.drain(..used);
+            continue;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = tokio::time::timeout(SAFETY, stream.read(&mut chunk)).await.expect("responses in time").expect("read");
+        assert!(n > 0, "the connection closed after {} of {count} responses", responses.len());
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    responses
+}
+
+fn parse_response(buf: &[u8]) -> Option<(RawResponse, usize)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize =
+        headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    if buf.len() < end + length {
+        return None;
+    }
+    let body = String::from_utf8_lossy(&buf[end..end + length]).into_owned();
+    Some((RawResponse { status, headers, body }, end + length))
+}
+
+/// What a raw connection got before it ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Bytes then a clean close (FIN).
+    Closed(Vec<u8>),
+    /// A reset (RST), after these bytes.
+    Reset(Vec<u8>),
+}
+
+/// Sends `bytes` and reads until the server ends the connection.
+pub async fn until_closed(addr: SocketAddr, bytes: &[u8]) -> Ending {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut got = Vec::new();
+    loop {
+        let mut chunk = [0u8; 8192];
+        match tokio::time::timeout(SAFETY, stream.read(&mut chunk)).await.expect("the server ends the connection") {
+            Ok(0) => return Ending::Closed(got),
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ending::Reset(got),
+            Err(e) => panic!("unexpected read error: {e}"),
+        }
+    }
+}
+
+/// The repository's spec folder.
+pub fn specs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")
+}
+
+/// A temporary copy of the repository's spec files (not its README).
+pub fn copy_of_specs() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for entry in std::fs::read_dir(specs_dir()).expect("specs/ is readable") {
+        let path = entry.expect("an entry").path();
+        if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
+            let name = path.file_name().expect("a file name");
+            std::fs::copy(&path, dir.path().join(name)).expect("copy a spec");
+        }
+    }
+    dir
+}
+
+/// The `vendor-mock` executable, built once if the test harness did not.
+pub fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test executable has a path");
+            // <target>/<profile>/deps/<test> → <target>/<profile>
+            let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from <target>/<profile>/deps");
+            let target_dir = profile_dir.parent().expect("the profile folder sits in the target folder");
+            let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+            let mut build = std::process::Command::new(env!("CARGO"));
+            build.args(["build", "--quiet", "-p", "mock-server", "--bin", "vendor-mock", "--target-dir"]);
+            build.arg(target_dir);
+            if profile != "debug" {
+                build.args(["--profile", profile]);
+            }
+            let status = build.status().expect("run cargo to build vendor-mock");
+            assert!(status.success(), "cargo build -p mock-server --bin vendor-mock failed");
+            profile_dir.join(format!("vendor-mock{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most [`SAFETY`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + SAFETY;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
