@@ -53,7 +53,8 @@ pub(crate) fn diff(old: &Value, new: &Value) -> Vec<Change> {
                 what: format!("success status changed from {sa} to {sb}"),
             });
         }
-        let answer = |op: &Value, s: u64| op.pointer(&format!("/responses/{s}/content/application~1json/schema")).cloned();
+        let answer =
+            |op: &Value, s: u64| op.pointer(&format!("/responses/{s}/content/application~1json/schema")).cloned();
         if let (Some(ra), Some(rb)) = (answer(a, sa), answer(b, sb)) {
             schema_changes(&format!("{name} answer {sb}"), "", &ra, &rb, Direction::Response, &mut changes);
         }
@@ -62,10 +63,18 @@ pub(crate) fn diff(old: &Value, new: &Value) -> Vec<Change> {
         };
         let (ca, cb) = (codes(a), codes(b));
         for gone in ca.difference(&cb) {
-            changes.push(Change { breaking: false, place: format!("{name} answer"), what: format!("status {gone} no longer documented") });
+            changes.push(Change {
+                breaking: false,
+                place: format!("{name} answer"),
+                what: format!("status {gone} no longer documented"),
+            });
         }
         for added in cb.difference(&ca) {
-            changes.push(Change { breaking: true, place: format!("{name} answer"), what: format!("new status {added}") });
+            // A new success status breaks clients; a new error status is one more failure to handle.
+            let success = added.starts_with('2');
+            let what =
+                if success { format!("new success status {added}") } else { format!("new error status {added}") };
+            changes.push(Change { breaking: success, place: format!("{name} answer"), what });
         }
         behaviour_changes(name, a, b, &mut changes);
     }
@@ -112,14 +121,19 @@ fn auth_changes(name: &str, old: &Value, a: &Value, new: &Value, b: &Value, chan
     }
     for (n, loc, key, _) in &pb {
         if !pa.iter().any(|(m, l, k, _)| m == n && l == loc && k == key) {
-            changes.push(Change { breaking: true, place: place.clone(), what: format!("{loc} `{key}` ({n}) now required") });
+            changes.push(Change {
+                breaking: true,
+                place: place.clone(),
+                what: format!("{loc} `{key}` ({n}) now required"),
+            });
         }
     }
     for (n, _, key, case_a) in &pa {
         if let Some((_, _, _, case_b)) = pb.iter().find(|(m, _, k, _)| m == n && k == key)
             && case_a != case_b
         {
-            let what = if *case_b { format!("`{key}` is now case-exact") } else { format!("`{key}` is no longer case-exact") };
+            let what =
+                if *case_b { format!("`{key}` is now case-exact") } else { format!("`{key}` is no longer case-exact") };
             changes.push(Change { breaking: *case_b, place: place.clone(), what });
         }
     }
@@ -143,21 +157,30 @@ fn behaviour_changes(name: &str, a: &Value, b: &Value, changes: &mut Vec<Change>
                 what: format!(
                     "`{}` unique per {} instead of per {}",
                     rule["path"].as_str().unwrap_or_default(),
-                    o["scope"].as_str().unwrap_or_default(),
-                    rule["scope"].as_str().unwrap_or_default()
+                    scope_word(&o["scope"]),
+                    scope_word(&rule["scope"])
                 ),
             }),
             Some(_) => {}
         }
     }
     if get(a, "update_by").is_null() && !get(b, "update_by").is_null() {
-        let key = get(b, "update_by");
-        let what = format!("a body with `{}` updates the existing record instead of creating one", key.as_str().unwrap_or_default());
+        let key = get(b, "update_by/field");
+        let what = format!(
+            "a body with `{}` updates the existing record instead of creating one",
+            key.as_str().unwrap_or_default()
+        );
         changes.push(Change { breaking: false, place: place.clone(), what });
     }
     if get(a, "strip_unknown") != get(b, "strip_unknown") && get(b, "strip_unknown") == Value::Bool(true) {
         changes.push(Change { breaking: false, place, what: "unknown fields are removed instead of stored".into() });
     }
+}
+
+/// `credential:company_id` → `company_id`; `platform` stays.
+fn scope_word(scope: &Value) -> &str {
+    let scope = scope.as_str().unwrap_or_default();
+    scope.strip_prefix("credential:").unwrap_or(scope)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +240,11 @@ fn schema_changes(place: &str, at: &str, a: &Value, b: &Value, dir: Direction, c
                 (_, Some(x), Some(y)) => y > x,
                 _ => false,
             };
-            let what = format!("{label} {key} {} → {}", ka.map_or("none".to_owned(), Value::to_string), kb.map_or("none".to_owned(), Value::to_string));
+            let what = format!(
+                "{label} {key} {} → {}",
+                ka.map_or("none".to_owned(), Value::to_string),
+                kb.map_or("none".to_owned(), Value::to_string)
+            );
             push(tighter && dir == Direction::Request, what);
         }
     }
@@ -226,17 +253,22 @@ fn schema_changes(place: &str, at: &str, a: &Value, b: &Value, dir: Direction, c
     }
     let props = |s: &Value| s.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
     let required = |s: &Value| -> BTreeSet<String> {
-        s.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        s.get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     };
     let (pa, pb, ra, rb) = (props(a), props(b), required(a), required(b));
     for name in rb.difference(&ra) {
         let what = match dir {
             Direction::Request => format!("new required field `{}`", field(name)),
+            Direction::Response if !pa.contains_key(name) => format!("new field `{}` in the answer", field(name)),
             Direction::Response => format!("`{}` now always present", field(name)),
         };
         changes.push(Change { breaking: dir == Direction::Request, place: place.to_owned(), what });
     }
-    for name in ra.difference(&rb) {
+    // A field that is gone altogether is reported once, below.
+    for name in ra.difference(&rb).filter(|n| pb.contains_key(*n)) {
         let what = match dir {
             Direction::Request => format!("`{}` no longer required", field(name)),
             Direction::Response => format!("`{}` may now be absent", field(name)),
@@ -285,7 +317,11 @@ mod tests {
     #[test]
     fn a_new_required_field_is_breaking_and_a_new_optional_one_is_not() {
         let key = json!([{"name": "k", "in": "header", "key": "x-api-key"}]);
-        let a = doc(json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}), json!({}), key.clone());
+        let a = doc(
+            json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}),
+            json!({}),
+            key.clone(),
+        );
         let b = doc(
             json!({"type": "object", "required": ["a", "b"], "properties": {"a": {"type": "string"}, "b": {"type": "string"}, "c": {"type": "string"}}}),
             json!({}),
@@ -305,7 +341,10 @@ mod tests {
         let answer_b = json!({"type": "object", "properties": {"data": {"type": "object"}}});
         let changes = diff(&doc(json!({}), answer_a, two), &doc(json!({}), answer_b, one));
         assert!(changes.iter().any(|c| c.breaking && c.what == "header `companyId` (c) removed"), "{changes:?}");
-        assert!(changes.iter().any(|c| c.breaking && c.what == "`createdMembers` removed from the answer"), "{changes:?}");
+        assert!(
+            changes.iter().any(|c| c.breaking && c.what == "`createdMembers` removed from the answer"),
+            "{changes:?}"
+        );
         assert!(changes.iter().any(|c| !c.breaking && c.what == "new field `data` in the answer"), "{changes:?}");
     }
 
@@ -320,6 +359,9 @@ mod tests {
         let a = doc(json!({"type": "array", "minItems": 1}), json!({}), json!([]));
         let b = doc(json!({"type": "array", "minItems": 1, "maxItems": 200}), json!({}), json!([]));
         let changes = diff(&a, &b);
-        assert_eq!(changes, vec![Change { breaking: true, place: "POST /c request".into(), what: "body maxItems none → 200".into() }]);
+        assert_eq!(
+            changes,
+            vec![Change { breaking: true, place: "POST /c request".into(), what: "body maxItems none → 200".into() }]
+        );
     }
 }

@@ -180,6 +180,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serve this contract revision of a vendor (`--revision vendor=revision`); `start` fails
+    /// if there is no such revision.
+    pub fn revision(mut self, vendor: &str, revision: &str) -> Self {
+        self.config.revisions.push((vendor.to_owned(), revision.to_owned()));
+        self
+    }
+
     /// Require `Authorization: Bearer <token>` on `/__admin` (`--admin-token`).
     pub fn admin_token(mut self, token: &str) -> Self {
         self.config.admin_token = Some(token.to_owned());
@@ -219,6 +226,7 @@ impl MockServerBuilder {
             (None, Some(dir)) => Specs::from_dir(dir)?,
             (None, None) => Specs::embedded()?,
         };
+        specs.with_revisions(&self.config.revisions)?;
         let mock = Mock::new(specs, self.config);
         if let Some(data) = &self.seed_data {
             mock.seed_data(data)?;

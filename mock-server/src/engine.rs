@@ -19,7 +19,7 @@ use crate::fault::{ConnControl, Effect, Fault, Faults, RateLimiter, Verdict};
 use crate::journal::{Entry, Journal, Outcome, Violation};
 use crate::rawhead::RawHeads;
 use crate::spec::{Action, Operation, Specs, Template, Vendor};
-use crate::state::{Clash, Created, Determinism, IdSource, Store};
+use crate::state::{Clash, Created, Determinism, IdSource, Store, Updated};
 
 /// Settings of one mock server.
 #[derive(Debug, Clone)]
@@ -45,6 +45,8 @@ pub struct Config {
     pub rate_limits: bool,
     /// Require `Authorization: Bearer <token>` on the admin API (`/__admin`).
     pub admin_token: Option<String>,
+    /// Contract revisions to serve instead of the default ones: `(vendor, revision)`.
+    pub revisions: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             journal_secrets: false,
             rate_limits: false,
             admin_token: None,
+            revisions: Vec::new(),
         }
     }
 }
@@ -81,6 +84,7 @@ pub struct Mock {
 impl Mock {
     /// A mock serving `specs`, with empty state.
     pub fn new(specs: Specs, config: Config) -> Arc<Self> {
+        let specs = choose_revisions(specs, &config.revisions);
         let determinism = config.seed.map_or(Determinism::Real, Determinism::Seeded);
         Arc::new(Self {
             store: Store::new(&specs.vendors, determinism),
@@ -107,6 +111,7 @@ impl Mock {
     /// Serves `specs` from the next request on. State is kept (it is keyed by vendor name), and
     /// so are the journal and the faults.
     pub fn replace_specs(&self, specs: Specs) {
+        let specs = choose_revisions(specs, &self.config.revisions);
         self.store.ensure(&specs.vendors);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(specs);
     }
@@ -200,6 +205,19 @@ impl Mock {
     }
 }
 
+/// The specs serving the configured revisions; an unknown revision keeps the default one (with a
+/// warning): callers that can refuse it (the CLI, `MockServer`) check with
+/// [`Specs::with_revisions`] first.
+fn choose_revisions(specs: Specs, picks: &[(String, String)]) -> Specs {
+    match specs.with_revisions(picks) {
+        Ok(chosen) => chosen,
+        Err(e) => {
+            tracing::warn!(error = %e, "revision not available; serving the default");
+            specs
+        }
+    }
+}
+
 /// Axum handler for every vendor route (the router's fallback).
 pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> Response {
     let started = Instant::now();
@@ -259,40 +277,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         crate::journal::mask_request(&mut entry, vendor.as_deref());
     }
     mock.journal.record(entry, &carried);
-    on_the_wire(answer)
-}
-
-/// The HTTP response for an answer, broken on purpose when a fault says so: `Truncated`
-/// announces the whole body's length, sends half of it, then fails the body so that the
-/// connection is dropped; `Garbage` sends half the JSON followed by text that is not JSON.
-fn on_the_wire(answer: Answer) -> Response {
-    let shape = answer.shape;
-    if !matches!(shape, Shape::Truncated | Shape::Garbage) {
-        return answer.into_response();
-    }
-    let whole = bytes::Bytes::from(serde_json::to_vec(&answer.body).unwrap_or_default());
-    let (mut parts, _) = answer.into_response().into_parts();
-    // Half of a JSON text is still UTF-8 at a character boundary.
-    let mut half = whole.len() / 2;
-    while half > 0 && std::str::from_utf8(&whole[..half]).is_err() {
-        half -= 1;
-    }
-    let head = whole.slice(..half);
-    if shape == Shape::Truncated {
-        parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(whole.len()));
-        // The pause lets the server flush the head and the half before the failure drops the
-        // connection.
-        let half = futures_util::stream::iter([Ok::<_, std::io::Error>(head)]);
-        let fail = futures_util::stream::once(async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            Err(std::io::Error::other("body truncated by a fault"))
-        });
-        return Response::from_parts(parts, Body::from_stream(futures_util::StreamExt::chain(half, fail)));
-    }
-    let mut garbage = head.to_vec();
-    garbage.extend_from_slice(b"<!-- malformed by a vendor-mock fault -->");
-    parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(garbage.len()));
-    Response::from_parts(parts, Body::from(garbage))
+    answer.into_response()
 }
 
 /// What [`serve`] made of a routed request.
@@ -355,6 +340,29 @@ async fn serve(
         validate(op, &body)?;
         if let Some(schema) = &op.request_schema {
             apply_defaults(schema, &mut body);
+            if op.strip_unknown {
+                strip_unknown(schema, &mut body);
+            }
+        }
+        if let Some(update) = &op.update_by
+            && let Some(value) = body.get(&update.field).cloned()
+        {
+            return match mock.store.update(&vendor.name, op, update, &creds, body) {
+                Ok(record) => {
+                    let outcome = Outcome::Updated {
+                        collection: op.collection.clone(),
+                        field: update.field.clone(),
+                        value: value.clone(),
+                    };
+                    Ok((Answer::from_template(&update.success, &json!({ "record": record })), outcome))
+                }
+                Err(Updated::NotFound) => Err(Rejection::RecordNotFound {
+                    template: update.not_found.clone(),
+                    field: update.field.clone(),
+                    value: Box::new(value),
+                }),
+                Err(Updated::Clash(clash)) => Err(Rejection::Duplicate(clash)),
+            };
         }
         let created = mock.store.create(vendor, op, &creds, body).map_err(Rejection::Duplicate)?;
         Ok(respond(vendor, op, created))
@@ -682,6 +690,28 @@ fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
         }
     };
     Violation { field, message }
+}
+
+/// Removes the properties a schema does not name, recursing into objects and arrays.
+fn strip_unknown(schema: &Value, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(known) = schema.get("properties").and_then(Value::as_object) {
+                map.retain(|name, _| known.contains_key(name));
+                for (name, child) in map.iter_mut() {
+                    if let Some(child_schema) = known.get(name) {
+                        strip_unknown(child_schema, child);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                items.iter_mut().for_each(|item| strip_unknown(item_schema, item));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Fills in the schema's `default`s for absent properties, recursing into objects and arrays.

@@ -22,6 +22,8 @@ pub(crate) enum Rejection {
     Invalid(Vec<Violation>),
     #[error("duplicate {}: {}", .0.field, .0.value)]
     Duplicate(Clash),
+    #[error("no record with {field} = {value} to update")]
+    RecordNotFound { template: String, field: String, value: Box<Value> },
     #[error("body larger than {0} bytes")]
     TooLarge(usize),
     #[error("body not received in time")]
@@ -40,6 +42,7 @@ impl Rejection {
             Self::Malformed(_) => "malformed",
             Self::Invalid(_) => "invalid",
             Self::Duplicate(clash) => &clash.error,
+            Self::RecordNotFound { template, .. } => template,
             Self::TooLarge(_) => "too_large",
             Self::Timeout => "timeout",
             Self::Unrouted { .. } => "not_found",
@@ -89,6 +92,9 @@ impl Rejection {
             Self::Malformed(reason) => Outcome::Malformed { reason: reason.clone() },
             Self::Invalid(violations) => Outcome::Invalid { violations: violations.clone() },
             Self::Duplicate(clash) => Outcome::duplicate(clash),
+            Self::RecordNotFound { field, value, .. } => {
+                Outcome::RecordNotFound { field: field.clone(), value: (**value).clone() }
+            }
             Self::TooLarge(limit) => Outcome::TooLarge { limit: *limit },
             Self::Timeout => Outcome::Timeout,
             Self::Unrouted { nearest, .. } => Outcome::Unrouted { nearest: nearest.clone() },
@@ -156,16 +162,46 @@ impl Answer {
     }
 }
 
+/// The HTTP response, broken on purpose when a fault says so: `Truncated` announces the whole
+/// body's length, sends half of it, then fails the body so that the connection is dropped;
+/// `Garbage` sends half the JSON followed by text that is not JSON.
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body).unwrap_or_default();
-        let mut response =
-            (self.status, [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
+        let whole = bytes::Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default());
+        let mut response = Response::new(axum::body::Body::empty());
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         for (name, value) in self.headers {
             if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-                response.headers_mut().insert(n, v);
+                headers.insert(n, v);
             }
         }
+        // Half of a JSON text, cut at a character boundary.
+        let mut half = whole.len() / 2;
+        while half > 0 && std::str::from_utf8(&whole[..half]).is_err() {
+            half -= 1;
+        }
+        let body = match self.shape {
+            Shape::Json | Shape::Nothing => axum::body::Body::from(whole),
+            Shape::Garbage => {
+                let mut garbage = whole[..half].to_vec();
+                garbage.extend_from_slice(b"<!-- malformed by a vendor-mock fault -->");
+                axum::body::Body::from(garbage)
+            }
+            Shape::Truncated => {
+                headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(whole.len()));
+                // The pause lets the server flush the head and the half before the failure drops
+                // the connection.
+                let head = futures_util::stream::iter([Ok::<_, std::io::Error>(whole.slice(..half))]);
+                let fail = futures_util::stream::once(async {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Err(std::io::Error::other("body truncated by a fault"))
+                });
+                axum::body::Body::from_stream(futures_util::StreamExt::chain(head, fail))
+            }
+        };
+        *response.body_mut() = body;
         response
     }
 }

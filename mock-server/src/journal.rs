@@ -15,6 +15,10 @@ use crate::state::Clash;
 pub enum Outcome {
     /// A record was created; `ids` are its generated values.
     Created { collection: String, ids: Value },
+    /// An existing record was updated (a body naming it by `field`).
+    Updated { collection: String, field: String, value: Value },
+    /// An update named a record that does not exist (or that another account owns).
+    RecordNotFound { field: String, value: Value },
     /// A bulk create: how many entries were created, and the clashes of the others.
     Bulk { created: usize, failed: Vec<Value> },
     /// A list was answered.
@@ -65,6 +69,8 @@ impl Outcome {
         match self {
             Self::Created { .. } => "created",
             Self::Bulk { .. } => "bulk",
+            Self::Updated { .. } => "updated",
+            Self::RecordNotFound { .. } => "record_not_found",
             Self::Listed { .. } => "listed",
             Self::Duplicate { .. } => "duplicate",
             Self::Unauthorized { .. } => "unauthorized",

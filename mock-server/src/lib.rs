@@ -59,6 +59,7 @@
 
 mod admin;
 mod auth;
+mod diff;
 mod embed;
 mod engine;
 mod error;
@@ -78,4 +79,4 @@ pub use engine::{Config, Mock};
 pub use fault::{Effect, Fault};
 pub use journal::{Entry, Outcome, Violation};
 pub use server::{app, run};
-pub use spec::{SpecError, Specs};
+pub use spec::{DEFAULT_REVISION, SpecError, Specs};

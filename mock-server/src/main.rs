@@ -27,6 +27,31 @@ enum Command {
     Fidelity(SpecsArg),
     /// Check spec files and list their vendors and routes.
     Check(SpecsArg),
+    /// Show what changed between two revisions of a vendor's contract (breaking changes first);
+    /// exits 1 when something breaks, 0 when nothing does.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The vendor (`agencyhandy`).
+    vendor: String,
+    /// The revision a client was written for (`default` is the captured pages).
+    from: String,
+    /// The revision to compare with (`2026-07`).
+    to: String,
+    #[command(flatten)]
+    specs: SpecsArg,
+}
+
+/// `vendor=revision`, e.g. `agencyhandy=2026-07`.
+fn parse_revision(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((vendor, revision)) if !vendor.is_empty() && !revision.is_empty() => {
+            Ok((vendor.to_owned(), revision.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not VENDOR=REVISION (e.g. agencyhandy=2026-07)")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -49,6 +74,10 @@ struct ServeArgs {
     /// Make generated ids and timestamps deterministic.
     #[arg(long, env = "VENDOR_MOCK_SEED")]
     seed: Option<u64>,
+    /// Serve a vendor's contract revision instead of its default (captured) one:
+    /// `agencyhandy=2026-07`; repeat or separate with commas.
+    #[arg(long, env = "VENDOR_MOCK_REVISION", value_delimiter = ',', value_parser = parse_revision)]
+    revision: Vec<(String, String)>,
     /// `strict`: case-exact header names where a vendor requires them (HTTP/1.1); `lenient`: any case.
     #[arg(long, env = "VENDOR_MOCK_HEADER_CASE", value_enum, default_value_t = HeaderCase::Strict)]
     header_case: HeaderCase,
@@ -82,6 +111,14 @@ struct ServeArgs {
     watch: bool,
 }
 
+/// Prints a status line; a closed stdout (`vendor-mock serve | head -1`) must not stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn load_specs(arg: &SpecsArg) -> anyhow::Result<Specs> {
     Ok(match &arg.specs {
         Some(dir) => Specs::from_dir(dir)?,
@@ -96,9 +133,21 @@ fn main() -> ExitCode {
         Command::Fidelity(arg) => load_specs(&arg).map(|s| print!("{}", s.fidelity_markdown())),
         Command::Check(arg) => load_specs(&arg).map(|s| {
             for vendor in s.vendor_names() {
-                println!("{vendor}: ok");
+                match s.revisions(&vendor).as_slice() {
+                    [_] => println!("{vendor}: ok"),
+                    many => println!("{vendor}: ok (revisions: {})", many.join(", ")),
+                }
             }
         }),
+        Command::Diff(args) => {
+            match load_specs(&args.specs).and_then(|s| Ok(s.diff(&args.vendor, &args.from, &args.to)?)) {
+                Ok((text, breaking)) => {
+                    print!("{text}");
+                    return if breaking { ExitCode::from(1) } else { ExitCode::SUCCESS };
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,8 +165,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "vendor_mock=info".into()),
         )
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let specs = load_specs(&args.specs)?;
+    // Refuse an unknown revision here rather than serve the default one.
+    specs.with_revisions(&args.revision)?;
     let credentials = match &args.credentials {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -136,6 +188,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_secrets: args.journal_secrets,
         rate_limits: args.rate_limits,
         admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+        revisions: args.revision.clone(),
     };
     let guarded = config.admin_token.is_some();
     let seed_data = match &args.seed_data {
@@ -152,31 +205,40 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("`{}` is not an IP address", args.host))?;
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
-        let names = specs.vendor_names().join(", ");
+        let chosen = specs.with_revisions(&args.revision)?;
+        let names = chosen
+            .vendor_names()
+            .iter()
+            .map(|v| match chosen.served_revision(v) {
+                Some(r) if r != vendor_mock::DEFAULT_REVISION => format!("{v}@{r}"),
+                _ => v.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let mock = Mock::new(specs, config);
         if let Some(data) = &seed_data {
             let count = mock.seed_data(data).context("seeding --seed-data")?;
-            println!("seeded {count} record(s)");
+            say!("seeded {count} record(s)");
         }
         if let (true, Some(dir)) = (args.watch, &args.specs.specs) {
-            println!("watching {} for spec changes", dir.display());
+            say!("watching {} for spec changes", dir.display());
             tokio::spawn(vendor_mock::watch_specs(Arc::clone(&mock), dir.clone(), vendor_mock::WATCH_INTERVAL));
         }
-        println!("vendor-mock listening on http://{local} ({names})");
-        println!("dashboard: http://{local}/__admin/ui");
+        say!("vendor-mock listening on http://{local} ({names})");
+        say!("dashboard: http://{local}/__admin/ui");
         if !local.ip().is_loopback() {
             let admin = if guarded {
                 "the admin API needs the admin token"
             } else {
                 "anyone who can reach it can also reset it through /__admin (see --admin-token)"
             };
-            println!(
+            say!(
                 "warning: bound to {} — the mock accepts any credential and {admin}; keep it off untrusted networks",
                 local.ip()
             );
         }
         vendor_mock::run(listener, mock, shutdown_signal()).await?;
-        println!("vendor-mock stopped");
+        say!("vendor-mock stopped");
         Ok(())
     })
 }

@@ -27,13 +27,21 @@ pub struct SpecError {
 /// The loaded vendors, in file-name order.
 #[derive(Debug, Clone)]
 pub struct Specs {
+    /// The vendors served: one revision each (the default unless chosen otherwise).
     pub(crate) vendors: Vec<Arc<Vendor>>,
+    /// Every revision of every vendor, the default ones included.
+    pub(crate) all: Vec<Arc<Vendor>>,
 }
+
+/// The revision name of a vendor's captured documentation pages.
+pub const DEFAULT_REVISION: &str = "default";
 
 /// One vendor: its OpenAPI document and what the engine needs from it.
 #[derive(Debug)]
 pub(crate) struct Vendor {
     pub(crate) name: String,
+    /// `default` for the captured pages, else the revision's date (`2026-07`).
+    pub(crate) revision: String,
     pub(crate) title: String,
     pub(crate) doc: Value,
     pub(crate) auth: Auth,
@@ -128,6 +136,9 @@ pub(crate) struct Operation {
     pub(crate) auth: Vec<usize>,
     pub(crate) request_schema: Option<Value>,
     pub(crate) validator: Option<jsonschema::Validator>,
+    /// Remove fields the request schema does not name before storing.
+    pub(crate) strip_unknown: bool,
+    pub(crate) update_by: Option<UpdateBy>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -233,6 +244,8 @@ pub(crate) const ENGINE_ERRORS: [&str; 7] =
 #[serde(deny_unknown_fields)]
 struct VendorExt {
     vendor: String,
+    #[serde(default)]
+    revision: Option<String>,
     title: String,
     auth: Auth,
     errors: BTreeMap<String, Template>,
@@ -266,6 +279,22 @@ struct OperationExt {
     #[serde(default)]
     #[allow(dead_code)]
     reported_id: Option<String>,
+    #[serde(default)]
+    strip_unknown: bool,
+    #[serde(default)]
+    update_by: Option<UpdateBy>,
+}
+
+/// A body carrying `field` updates the existing record with that value instead of creating one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateBy {
+    pub(crate) field: String,
+    /// Whose records can be updated: `platform` or `credential:<part>` (the record's creator).
+    pub(crate) scope: String,
+    /// The error template when no such record exists.
+    pub(crate) not_found: String,
+    pub(crate) success: Template,
 }
 
 include!(concat!(env!("OUT_DIR"), "/embedded_specs.rs"));
@@ -306,22 +335,82 @@ impl Specs {
 
     /// Parses named YAML texts.
     pub fn from_sources(files: impl IntoIterator<Item = (String, String)>) -> Result<Self, SpecError> {
-        let mut vendors: Vec<Arc<Vendor>> = Vec::new();
+        let mut all: Vec<Arc<Vendor>> = Vec::new();
         for (file, text) in files {
             let vendor = parse_vendor(&file, &text)?;
-            if vendors.iter().any(|v| v.name == vendor.name) {
+            if all.iter().any(|v| v.name == vendor.name && v.revision == vendor.revision) {
                 return Err(SpecError {
                     file,
                     line: None,
-                    message: format!("vendor `{}` is defined twice", vendor.name),
+                    message: format!("vendor `{}` revision `{}` is defined twice", vendor.name, vendor.revision),
                 });
             }
-            vendors.push(Arc::new(vendor));
+            all.push(Arc::new(vendor));
         }
-        if vendors.is_empty() {
+        if all.is_empty() {
             return Err(SpecError { file: "(specs)".into(), line: None, message: "no spec files found".into() });
         }
-        Ok(Self { vendors })
+        let vendors: Vec<Arc<Vendor>> = all.iter().filter(|v| v.revision == DEFAULT_REVISION).cloned().collect();
+        if let Some(orphan) = all.iter().find(|r| !vendors.iter().any(|v| v.name == r.name)) {
+            return Err(SpecError {
+                file: "(specs)".into(),
+                line: None,
+                message: format!("vendor `{}` has revision `{}` but no default revision", orphan.name, orphan.revision),
+            });
+        }
+        Ok(Self { vendors, all })
+    }
+
+    /// The same specs serving the chosen revisions (`[("agencyhandy", "2026-07")]`); `default`
+    /// names the captured pages.
+    pub fn with_revisions(&self, picks: &[(String, String)]) -> Result<Self, SpecError> {
+        let mut vendors = self.vendors.clone();
+        for (name, revision) in picks {
+            let pick = self.revision(name, revision)?;
+            for slot in vendors.iter_mut().filter(|v| v.name == *name) {
+                *slot = Arc::clone(pick);
+            }
+        }
+        Ok(Self { vendors, all: self.all.clone() })
+    }
+
+    /// A vendor's revision names, `default` first, then by date.
+    pub fn revisions(&self, vendor: &str) -> Vec<String> {
+        let mut names: Vec<String> = self.all.iter().filter(|v| v.name == vendor).map(|v| v.revision.clone()).collect();
+        names.sort_by_key(|r| (r != DEFAULT_REVISION, r.clone()));
+        names
+    }
+
+    /// The revision served for a vendor.
+    pub fn served_revision(&self, vendor: &str) -> Option<&str> {
+        self.vendor(vendor).map(|v| v.revision.as_str())
+    }
+
+    /// A revision's OpenAPI document with local `$ref`s resolved.
+    pub fn revision_document(&self, vendor: &str, revision: &str) -> Result<&Value, SpecError> {
+        self.revision(vendor, revision).map(|v| &v.doc)
+    }
+
+    /// What changed from revision `from` to `to`, rendered for a client author (breaking changes
+    /// first), and whether anything breaks.
+    pub fn diff(&self, vendor: &str, from: &str, to: &str) -> Result<(String, bool), SpecError> {
+        let (a, b) = (self.revision(vendor, from)?, self.revision(vendor, to)?);
+        let changes = crate::diff::diff(&a.doc, &b.doc);
+        let breaking = changes.iter().any(|c| c.breaking);
+        Ok((crate::diff::render(vendor, &a.revision, &b.revision, &changes), breaking))
+    }
+
+    fn revision(&self, vendor: &str, revision: &str) -> Result<&Arc<Vendor>, SpecError> {
+        let unknown = |message: String| SpecError { file: "(specs)".into(), line: None, message };
+        if !self.all.iter().any(|v| v.name == vendor) {
+            return Err(unknown(format!("unknown vendor `{vendor}` (known: {})", self.vendor_names().join(", "))));
+        }
+        self.all.iter().find(|v| v.name == vendor && v.revision == revision).ok_or_else(|| {
+            unknown(format!(
+                "vendor `{vendor}` has no revision `{revision}` (known: {})",
+                self.revisions(vendor).join(", ")
+            ))
+        })
     }
 
     /// The vendors' names, in order.
@@ -338,14 +427,20 @@ impl Specs {
     pub fn fidelity_markdown(&self) -> String {
         let mut out = String::from("| Vendor | Behaviour | Documented / assumed | Source or reason |\n");
         out.push_str("| --- | --- | --- | --- |\n");
-        for v in &self.vendors {
+        let mut ordered: Vec<&Arc<Vendor>> = self.all.iter().collect();
+        ordered.sort_by_key(|v| (v.name.clone(), v.revision != DEFAULT_REVISION, v.revision.clone()));
+        for v in ordered {
+            let title = match v.revision.as_str() {
+                DEFAULT_REVISION => v.title.clone(),
+                revision => format!("{} (revision {revision})", v.title),
+            };
             for f in &v.fidelity {
                 let status = match f.status {
                     FidelityStatus::Documented => "documented",
                     FidelityStatus::Assumed => "**assumed**",
                 };
                 let cell = |s: &str| s.replace('|', "\\|");
-                out.push_str(&format!("| {} | {} | {} | {} |\n", v.title, cell(&f.behaviour), status, cell(&f.why)));
+                out.push_str(&format!("| {title} | {} | {} | {} |\n", cell(&f.behaviour), status, cell(&f.why)));
             }
         }
         out
@@ -453,6 +548,25 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
                     ));
                 }
             }
+            if let Some(update) = &ext_op.update_by {
+                if !errors.contains_key(&update.not_found) {
+                    let message =
+                        format!("{where_}: update_by.not_found names `{}`, not in x-mock.errors", update.not_found);
+                    return Err(err(line_of(text, "update_by"), message));
+                }
+                let scope_ok = update.scope == "platform"
+                    || update
+                        .scope
+                        .strip_prefix("credential:")
+                        .is_some_and(|n| ext.auth.credentials.iter().any(|c| c.name == n));
+                if !scope_ok {
+                    let message = format!(
+                        "{where_}: update_by.scope `{}` must be `platform` or `credential:<part>`",
+                        update.scope
+                    );
+                    return Err(err(line_of(text, "update_by"), message));
+                }
+            }
             let request_schema = op.pointer("/requestBody/content/application~1json/schema").cloned();
             let validator = match &request_schema {
                 Some(schema) => Some(compile(schema).map_err(|m| err(None, format!("{where_}: request schema: {m}")))?),
@@ -481,6 +595,8 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
                 auth,
                 request_schema,
                 validator,
+                strip_unknown: ext_op.strip_unknown,
+                update_by: ext_op.update_by,
             });
         }
     }
@@ -489,6 +605,7 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
     }
     Ok(Vendor {
         name: ext.vendor,
+        revision: ext.revision.unwrap_or_else(|| DEFAULT_REVISION.to_owned()),
         title: ext.title,
         doc,
         auth: ext.auth,

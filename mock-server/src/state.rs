@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::spec::{Alphabet, IdGenerator, IdRule, Normalize, Operation, Tenants, UniqueRule, Vendor};
+use crate::spec::{Alphabet, IdGenerator, IdRule, Normalize, Operation, Tenants, UniqueRule, UpdateBy, Vendor};
 
 /// Where a clock or id stream starts: random (real time) or a seed (fully deterministic).
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +67,13 @@ pub(crate) struct Clash {
     pub(crate) field: String,
     pub(crate) value: String,
     pub(crate) index: Option<usize>,
+}
+
+/// Why an update did not happen.
+#[derive(Debug)]
+pub(crate) enum Updated {
+    NotFound,
+    Clash(Clash),
 }
 
 /// What a create did.
@@ -161,6 +168,19 @@ impl Store {
         })
     }
 
+    /// Updates the record whose `update.field` equals the body's (and, when scoped, that this
+    /// credential created), atomically with its uniqueness check.
+    pub(crate) fn update(
+        &self,
+        vendor: &str,
+        op: &Operation,
+        update: &UpdateBy,
+        creds: &Credentials,
+        body: Value,
+    ) -> Result<Value, Updated> {
+        self.with(vendor, |state| state.update(op, update, creds, body))
+    }
+
     /// Inserts records as if `op` had created them with `creds`, through the same uniqueness
     /// index; ids the records already carry are kept, missing ones are generated. All or
     /// nothing: on a clash (with existing records or among the seeds) nothing is inserted.
@@ -239,13 +259,29 @@ impl VendorState {
         mut record: Value,
         keep_ids: bool,
     ) -> Result<Value, Clash> {
+        let keys = self.keys_for(op, creds, &record, &[])?;
+        for rule in &op.ids {
+            if keep_ids && !values_at(&record, &rule.path).is_empty() {
+                continue;
+            }
+            self.ids.assign(&mut record, rule);
+        }
+        self.taken.extend(keys.iter().cloned());
+        let stored = Stored { record: record.clone(), owner: creds.clone(), keys };
+        self.records.entry(op.collection.clone()).or_default().push(stored);
+        Ok(record)
+    }
+
+    /// The uniqueness keys a record would hold, or the first clash with keys held by others
+    /// (`own`: keys the record already holds, which do not clash with it).
+    fn keys_for(&self, op: &Operation, creds: &Credentials, record: &Value, own: &[Key]) -> Result<Vec<Key>, Clash> {
         let mut keys = Vec::new();
         for rule in &op.unique {
             let scope = scope_value(rule, creds);
-            for (field, value) in values_at(&record, &rule.path) {
+            for (field, value) in values_at(record, &rule.path) {
                 let Some(text) = value.as_str() else { continue };
                 let key = (rule.name.clone(), scope.clone(), normalize(text, &rule.normalize));
-                if self.taken.contains(&key) || keys.contains(&key) {
+                if (self.taken.contains(&key) && !own.contains(&key)) || keys.contains(&key) {
                     return Err(Clash {
                         rule: rule.name.clone(),
                         error: rule.error.clone(),
@@ -257,16 +293,45 @@ impl VendorState {
                 keys.push(key);
             }
         }
-        for rule in &op.ids {
-            if keep_ids && !values_at(&record, &rule.path).is_empty() {
-                continue;
-            }
-            self.ids.assign(&mut record, rule);
+        Ok(keys)
+    }
+
+    /// Merges `body` into the record that `update` names, re-checking uniqueness.
+    fn update(
+        &mut self,
+        op: &Operation,
+        update: &UpdateBy,
+        creds: &Credentials,
+        body: Value,
+    ) -> Result<Value, Updated> {
+        let wanted = body.get(&update.field).cloned();
+        let owner = update.scope.strip_prefix("credential:").map(|part| {
+            let value = creds.iter().find(|(n, _)| n == part).map(|(_, v)| v.clone()).unwrap_or_default();
+            (part.to_owned(), value)
+        });
+        let records = self.records.get(&op.collection).ok_or(Updated::NotFound)?;
+        let position = records
+            .iter()
+            .position(|s| {
+                s.record.get(&update.field) == wanted.as_ref()
+                    && owner.as_ref().is_none_or(|(part, value)| s.owner.iter().any(|(n, v)| n == part && v == value))
+            })
+            .ok_or(Updated::NotFound)?;
+        let mut merged = records[position].record.clone();
+        if let (Value::Object(target), Value::Object(changes)) = (&mut merged, body) {
+            target.extend(changes);
+        }
+        let old_keys = records[position].keys.clone();
+        let keys = self.keys_for(op, creds, &merged, &old_keys).map_err(Updated::Clash)?;
+        for key in &old_keys {
+            self.taken.remove(key);
         }
         self.taken.extend(keys.iter().cloned());
-        let stored = Stored { record: record.clone(), owner: creds.clone(), keys };
-        self.records.entry(op.collection.clone()).or_default().push(stored);
-        Ok(record)
+        if let Some(stored) = self.records.get_mut(&op.collection).and_then(|r| r.get_mut(position)) {
+            stored.record = merged.clone();
+            stored.keys = keys;
+        }
+        Ok(merged)
     }
 
     /// Removes the `n` newest records of a collection and their keys (undoes a partial seed).

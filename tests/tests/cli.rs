@@ -194,8 +194,15 @@ async fn fidelity_lists_every_behaviour_of_every_spec_and_marks_the_assumed_ones
     let table = stdout(&out);
     let specs = embedded();
     let mut rows = 0;
-    for spec in VendorSpec::all(&specs) {
-        let title = spec.xmock()["title"].as_str().expect("a title").to_owned();
+    let revisions =
+        specs.vendor_names().into_iter().flat_map(|v| specs.revisions(&v).into_iter().map(move |r| (v.clone(), r)));
+    for (vendor, revision) in revisions {
+        let doc = specs.revision_document(&vendor, &revision).expect("listed revisions exist");
+        let spec = VendorSpec { name: vendor.clone(), doc: doc.clone() };
+        let mut title = spec.xmock()["title"].as_str().expect("a title").to_owned();
+        if revision != vendor_mock::DEFAULT_REVISION {
+            title = format!("{title} (revision {revision})");
+        }
         for row in spec.xmock()["fidelity"].as_array().expect("a fidelity list") {
             let behaviour = row["behaviour"].as_str().expect("a behaviour").replace('|', "\\|");
             let row_start = format!("| {title} | {behaviour} | ");

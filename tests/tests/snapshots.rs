@@ -14,6 +14,21 @@ use vendor_mock::Specs;
 
 const SNAPSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots");
 
+/// Every revision of every vendor: the specs serving it, its spec, and its snapshot prefix
+/// (`agencyhandy`, `agencyhandy@2026-07`).
+fn every_revision(specs: &Specs) -> Vec<(Specs, VendorSpec, String)> {
+    let mut out = Vec::new();
+    for vendor in specs.vendor_names() {
+        for revision in specs.revisions(&vendor) {
+            let chosen = specs.with_revisions(&[(vendor.clone(), revision.clone())]).expect("listed revisions load");
+            let label =
+                if revision == vendor_mock::DEFAULT_REVISION { vendor.clone() } else { format!("{vendor}@{revision}") };
+            out.push((chosen.clone(), VendorSpec::of(&chosen, &vendor), label));
+        }
+    }
+    out
+}
+
 /// Runs the whole catalogue of one vendor on a fresh, seeded mock.
 async fn catalogue(specs: &Specs, spec: &VendorSpec) -> (Vec<Ran>, Vec<(serde_json::Value, &'static str)>) {
     let server = serve(specs.clone(), seeded(1)).await;
@@ -27,13 +42,15 @@ async fn catalogue(specs: &Specs, spec: &VendorSpec) -> (Vec<Ran>, Vec<(serde_js
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_and_assumed_answer_of_every_vendor_matches_its_snapshot() {
-    let specs = embedded();
+    let embedded = embedded();
     let mut names = BTreeSet::new();
-    for spec in VendorSpec::all(&specs) {
+    let revisions = every_revision(&embedded);
+    assert!(revisions.len() > embedded.vendor_names().len(), "the embedded specs carry dated revisions too");
+    for (specs, spec, label) in revisions {
         let op = spec.create_op();
         let (ran, generated) = catalogue(&specs, &spec).await;
         for Ran { scenario, response, .. } in &ran {
-            let name = format!("{}__{}", spec.name, scenario.name);
+            let name = format!("{label}__{}", scenario.name);
             assert!(names.insert(name.clone()), "scenario names are unique: {name}");
             let snapshot = snapshot_of(response, &generated);
             match scenario.name.as_str() {
@@ -64,22 +81,22 @@ async fn every_documented_and_assumed_answer_of_every_vendor_matches_its_snapsho
     }
 
     // No snapshot of a vendor is left over from a scenario that no longer exists.
-    let vendors = specs.vendor_names();
+    let vendors = embedded.vendor_names();
     for entry in std::fs::read_dir(SNAPSHOTS).expect("the snapshots folder exists") {
         let file = entry.expect("read snapshots/").file_name().to_string_lossy().into_owned();
         let Some(stem) = file.strip_suffix(".snap") else { continue };
-        let is_vendor = vendors.iter().any(|v| stem.starts_with(&format!("{v}__")));
+        let is_vendor =
+            vendors.iter().any(|v| stem.starts_with(&format!("{v}__")) || stem.starts_with(&format!("{v}@")));
         assert!(!is_vendor || names.contains(stem), "snapshots/{file} belongs to no scenario: delete it");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_validates_against_the_schemas_its_spec_documents_for_it() {
-    let specs = embedded();
-    for spec in VendorSpec::all(&specs) {
+    for (specs, spec, label) in every_revision(&embedded()) {
         let (ran, _) = catalogue(&specs, &spec).await;
         let checked: usize = ran.iter().map(|r| check_answer(&spec, r)).sum();
-        assert!(checked >= ran.len(), "{}: every answer is checked against at least one schema", spec.name);
+        assert!(checked >= ran.len(), "{label}: every answer is checked against at least one schema");
     }
 }
 
