@@ -1,0 +1,146 @@
+//! The named properties: stable ids, titles, and what each checks.
+
+use serde::Serialize;
+
+/// Which side of the exchange a property judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// What the client sent, read from the mock's journal.
+    Request,
+    /// What the client made of the answer.
+    Response,
+    /// Several creates in a row.
+    Sequence,
+}
+
+/// One named property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Property {
+    /// Stable id (`request.auth_header_case`): in reports, replay files and JUnit names.
+    pub id: &'static str,
+    pub side: Side,
+    pub title: &'static str,
+    /// What it checks, in one or two sentences.
+    pub checks: &'static str,
+}
+
+macro_rules! properties {
+    ($($name:ident = $id:literal, $side:ident, $title:literal, $checks:literal;)*) => {
+        $(
+            #[doc = $title]
+            pub const $name: Property = Property { id: $id, side: Side::$side, title: $title, checks: $checks };
+        )*
+        /// Every property, in report order.
+        pub const ALL: &[Property] = &[$($name),*];
+    };
+}
+
+properties! {
+    ONE_PER_CREATE = "request.one_per_create", Request, "One request per create",
+        "Each create sends exactly one request to the mock: none missing, none unexpected. After a 5xx, 429 or broken connection retries are allowed; a client that rejects an invalid input itself may send nothing.";
+    NO_RETRY_AFTER_4XX = "request.no_retry_after_4xx", Request, "No retry after a 4xx",
+        "Once the vendor answered a 4xx other than 429 (duplicate, validation error, unauthorized), the client sends nothing more for that create.";
+    ROUTE = "request.route", Request, "Method, path and query",
+        "Every request uses the spec's method and path, and its query holds exactly the spec's query credentials (nothing else).";
+    AUTH = "request.auth", Request, "Credentials where the spec puts them",
+        "Each credential part is sent once, in its place (query parameter, header, or `Authorization: Bearer`), with the exact value given.";
+    AUTH_HEADER_CASE = "request.auth_header_case", Request, "Case-exact header names",
+        "Header names the spec marks case-sensitive (AgencyHandy's `companyId`) are sent in exactly that case, read from the raw request head.";
+    CREDENTIAL_CONFINED = "request.credential_confined", Request, "Credentials nowhere else",
+        "No credential value appears anywhere but its own place: not in the body, the path, other headers, or the query unless the spec puts it there.";
+    CONTENT_TYPE = "request.content_type", Request, "JSON content type",
+        "The request has one `Content-Type` header whose media type is `application/json`.";
+    BODY_SCHEMA = "request.body_schema", Request, "Body valid against the schema",
+        "For a valid input, the body is JSON that validates against the spec's request schema.";
+    BODY_CARRIED = "request.body_carried", Request, "Input carried through unchanged",
+        "The body is the input: every field present with the same value, nothing dropped, nothing added (numbers compare by value, key order is free).";
+    OPTIONAL_OMITTED = "request.optional_omitted", Request, "Absent fields omitted, not null",
+        "A field the input does not have is left out of the body rather than sent as `null`.";
+    CREATED = "response.created", Response, "Success is `created`",
+        "When the vendor created the record (for a bulk vendor: an entry), the client reports `created`.";
+    ID = "response.id", Response, "The id from the answer",
+        "A `created` outcome carries the id the vendor's answer reports (at the spec's `reported_id`), as a string or number.";
+    DUPLICATE = "response.duplicate", Response, "Duplicate is `duplicate`",
+        "When the vendor refused a duplicate (pre-created by the suite), the client reports `duplicate`, telling it apart from other 400s.";
+    UNAUTHORIZED = "response.unauthorized", Response, "401 is `unauthorized`",
+        "When the vendor refused the credentials (an `expired…` credential), the client reports `unauthorized`.";
+    VALIDATION_ERROR = "response.validation_error", Response, "Schema violation is `validation_error`",
+        "When the input breaks one constraint of the schema, the client reports `validation_error` (from the vendor's answer, or before sending).";
+    RATE_LIMITED = "response.rate_limited", Response, "429 is `rate_limited`",
+        "When the vendor answers 429, the client reports `rate_limited`.";
+    SERVER_ERROR = "response.server_error", Response, "5xx is `server_error`",
+        "When the vendor answers a 5xx, the client reports `server_error`, not success.";
+    TRANSPORT_ERROR = "response.transport_error", Response, "Broken connection is `transport_error`",
+        "When the connection is reset or closed without an answer, the client reports `transport_error`.";
+    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, "Garbage is `unexpected_response`",
+        "When a 200 carries a body that is not JSON, the client reports `unexpected_response`; a body cut short may also be a `transport_error`.";
+    ANSWERS = "response.answers", Response, "Answers within its time-out",
+        "The client answers every create within the time-out, without crashing and without an `errored` reply.";
+    CREATE_THEN_DUPLICATE = "sequence.create_then_duplicate", Sequence, "Same input twice: created, then duplicate",
+        "Creating the same input twice with the same credentials yields `created`, then `duplicate` (a uniqueness rule of the spec applies).";
+}
+
+/// The property with this id.
+pub fn by_id(id: &str) -> Option<&'static Property> {
+    ALL.iter().find(|p| p.id == id)
+}
+
+/// The properties as a text table (`vendor-conformance properties`).
+pub fn table() -> String {
+    let width = ALL.iter().map(|p| p.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for p in ALL {
+        out.push_str(&format!("{:width$}  {}\n", p.id, p.title));
+        out.push_str(&wrap(p.checks, width + 2, 100));
+    }
+    out
+}
+
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.len() + 1 + word.len() > width {
+            out.push_str(&format!("{}{line}\n", " ".repeat(indent)));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{}{line}\n", " ".repeat(indent)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_prefixed_by_their_side() {
+        let mut ids: Vec<&str> = ALL.iter().map(|p| p.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ALL.len());
+        for p in ALL {
+            let prefix = match p.side {
+                Side::Request => "request.",
+                Side::Response => "response.",
+                Side::Sequence => "sequence.",
+            };
+            assert!(p.id.starts_with(prefix), "{}", p.id);
+        }
+    }
+
+    #[test]
+    fn the_table_lists_every_property_with_its_title() {
+        let t = table();
+        for p in ALL {
+            assert!(t.contains(&format!("{}  ", p.id)) && t.contains(p.title), "{}", p.id);
+        }
+    }
+}

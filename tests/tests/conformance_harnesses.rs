@@ -1,0 +1,108 @@
+//! The Python and Node reference harnesses (tests/clients/) under the suite: each passes every
+//! property, and each of their mutants is caught by the property it targets.
+//!
+//! A harness whose script or interpreter is missing is reported and skipped, so that these tests
+//! never stand in the way of the runner's own (which use the Rust reference client and inline
+//! harnesses).
+
+mod conformance_support;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use conformance::{Client, RunOptions, RunReport, Status, run};
+
+fn harness(language: &str) -> Option<String> {
+    let (interpreter, file) = match language {
+        "python" => ("python3", "python/harness.py"),
+        _ => ("node", "node/harness.js"),
+    };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients").join(file);
+    let available = std::process::Command::new(interpreter).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !path.exists() || !available {
+        eprintln!("skipped: {interpreter} or {} is missing", path.display());
+        return None;
+    }
+    Some(format!("{interpreter} {}", path.display()))
+}
+
+fn run_harness(command: &str, vendor: Option<&str>) -> RunReport {
+    let vendors = match vendor {
+        Some(v) => conformance::VendorSelection::Named(vec![v.to_owned()]),
+        None => conformance::VendorSelection::All,
+    };
+    let options = RunOptions {
+        vendors,
+        cases: 4,
+        seed: 13,
+        validate_protocol: true,
+        client_label: command.into(),
+        ..RunOptions::default()
+    };
+    run(Client::Exec(command.to_owned()), options, &mut |_| {})
+}
+
+fn failed(report: &RunReport) -> BTreeSet<String> {
+    report
+        .vendors
+        .iter()
+        .flat_map(|v| &v.properties)
+        .filter(|p| p.status == Status::Fail)
+        .map(|p| p.id.clone())
+        .collect()
+}
+
+#[test]
+fn the_python_and_node_reference_harnesses_pass_every_property() {
+    for language in ["python", "node"] {
+        let Some(command) = harness(language) else { continue };
+        let report = run_harness(&command, None);
+        let details: Vec<String> = report.failures.iter().map(conformance::report::render_failure).collect();
+        assert_eq!(report.error, None, "{language}");
+        assert!(failed(&report).is_empty(), "{language}:\n{}", details.join("\n"));
+        assert_eq!(report.exit_code, 0, "{language}");
+    }
+}
+
+/// (harness, mutant, vendor, the property that must catch it).
+const MUTANTS: &[(&str, &str, &str, &str)] = &[
+    ("python", "ah-companyid-lowercase", "agencyhandy", "request.auth_header_case"),
+    ("python", "cc-drop-is-sharing-credit", "cellcast", "request.body_carried"),
+    ("python", "cc-duplicate-as-created", "cellcast", "response.duplicate"),
+    ("python", "sl-key-in-header", "smartlead", "request.auth"),
+    ("python", "sl-drop-logo-url", "smartlead", "request.body_carried"),
+    ("python", "vw-no-id", "voiceaiwrapper", "response.id"),
+    ("python", "any-retry-401", "cellcast", "request.no_retry_after_4xx"),
+    ("python", "any-500-as-created", "agencyhandy", "response.server_error"),
+    ("node", "sl-null-optionals", "smartlead", "request.optional_omitted"),
+    ("node", "sl-wrong-path", "smartlead", "request.route"),
+    ("node", "cc-no-content-type", "cellcast", "request.content_type"),
+    ("node", "cc-form-encoded", "cellcast", "request.content_type"),
+    ("node", "cc-drop-notes", "cellcast", "request.body_carried"),
+    ("node", "vw-duplicate-as-validation", "voiceaiwrapper", "response.duplicate"),
+    ("node", "ah-all-created", "agencyhandy", "response.duplicate"),
+    ("node", "any-429-as-server-error", "smartlead", "response.rate_limited"),
+];
+
+#[test]
+fn every_mutant_harness_is_caught_by_the_property_it_targets() {
+    // Each run has its own mock and harness process: run them side by side.
+    let missed: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = MUTANTS
+            .iter()
+            .filter_map(|(language, mutant, vendor, property)| {
+                let command = harness(language)?;
+                Some(scope.spawn(move || {
+                    let report = run_harness(&format!("{command} --mutant {mutant}"), Some(vendor));
+                    let failed = failed(&report);
+                    let caught = report.exit_code == 1 && failed.contains(*property);
+                    (!caught).then(|| {
+                        format!("{mutant}: exit {}, failed {failed:?}, error {:?}", report.exit_code, report.error)
+                    })
+                }))
+            })
+            .collect();
+        runs.into_iter().filter_map(|r| r.join().unwrap_or_else(|_| Some("a run panicked".into()))).collect()
+    });
+    assert!(missed.is_empty(), "mutants not caught as expected:\n{}", missed.join("\n"));
+}

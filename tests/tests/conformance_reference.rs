@@ -1,0 +1,298 @@
+//! The conformance suite against in-process Rust clients: the reference client passes every
+//! property for all four vendors, and deliberately broken clients are each caught by the property
+//! they target.
+
+mod conformance_support;
+#[path = "../clients/rust/reference_client.rs"]
+mod reference_client;
+
+use std::collections::BTreeSet;
+
+use conformance::report::render_failure;
+use conformance::{
+    Client, ClientOutcome, ClientUnderTest, CreateClient, Ready, Reply, RunOptions, RunReport, Status, VendorSelection,
+    run,
+};
+use reference_client::{ReferenceClient, VENDORS, build_request, interpret, send, timeout_of};
+use serde_json::Value;
+
+/// `cases`, or `$PROPTEST_CASES` when set (CI stays fast; a deeper run is one variable away).
+fn cases_or_env(cases: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases)
+}
+
+fn options(vendor: &str, cases: u32) -> RunOptions {
+    let cases = cases_or_env(cases);
+    let vendors = if vendor == "all" { VendorSelection::All } else { VendorSelection::Named(vec![vendor.to_owned()]) };
+    RunOptions { vendors, cases, seed: 7, client_label: "in-process".into(), ..RunOptions::default() }
+}
+
+fn failed(report: &RunReport) -> BTreeSet<(String, String)> {
+    report
+        .vendors
+        .iter()
+        .flat_map(|v| v.properties.iter().filter(|p| p.status == Status::Fail).map(|p| (v.name.clone(), p.id.clone())))
+        .collect()
+}
+
+fn explain(report: &RunReport) -> String {
+    report.failures.iter().map(render_failure).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_rust_reference_client_passes_every_property_for_all_four_vendors() {
+    let report = run(Client::InProcess(Box::new(ReferenceClient)), options("all", 8), &mut |_| {});
+    assert_eq!(report.error, None);
+    assert!(failed(&report).is_empty(), "{}", explain(&report));
+    assert_eq!(report.exit_code, 0);
+    let names: Vec<&str> = report.vendors.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["agencyhandy", "cellcast", "smartlead", "voiceaiwrapper"]);
+    // Every property is exercised for every vendor, except where the spec makes it inapplicable.
+    let skipped: BTreeSet<(String, String)> = report
+        .vendors
+        .iter()
+        .flat_map(|v| v.properties.iter().filter(|p| p.status == Status::Skip).map(|p| (v.name.clone(), p.id.clone())))
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("cellcast", "request.auth_header_case"),
+        ("smartlead", "request.auth_header_case"),
+        ("voiceaiwrapper", "request.auth_header_case"),
+        ("cellcast", "response.id"),
+    ]
+    .into_iter()
+    .map(|(v, p)| (v.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(skipped, expected);
+    assert_eq!(report.cases_run, 4 * 9 * u64::from(cases_or_env(8)));
+}
+
+/// One realistic bug in an otherwise correct client.
+#[derive(Debug, Clone, Copy)]
+enum Bug {
+    /// Sends AgencyHandy's `companyId` header as `companyid`.
+    LowercaseCompanyId,
+    /// Reports a duplicate as created (an "idempotent" create).
+    DuplicateAsCreated,
+    /// Sends the request again after a 401.
+    Retries401,
+    /// Serialises absent optional fields as `null`.
+    NullForOmitted,
+    /// Treats only 4xx as errors: a 5xx is reported as created.
+    SuccessOn5xx,
+    /// Drops the id of the answer.
+    ForgetsId,
+    /// Panics on its third create.
+    PanicsOnce,
+}
+
+struct BrokenClient {
+    bug: Bug,
+    creates: u32,
+}
+
+impl ClientUnderTest for BrokenClient {
+    fn start(&mut self) -> Ready {
+        Ready::new(&format!("broken-{:?}", self.bug), "rust", "0", &VENDORS)
+    }
+
+    fn create_client(&mut self, request: &CreateClient) -> Reply {
+        self.creates += 1;
+        if matches!(self.bug, Bug::PanicsOnce) && self.creates == 3 {
+            panic!("the broken client panics on purpose");
+        }
+        let mut input = request.input.clone();
+        if let (Bug::NullForOmitted, Value::Object(map)) = (self.bug, &mut input) {
+            for optional in ["password", "logo_url"] {
+                map.entry(optional).or_insert(Value::Null);
+            }
+        }
+        let mut http = match build_request(&request.vendor, &request.credentials, &input) {
+            Ok(r) => r,
+            Err(e) => return Reply::errored(request.seq, e),
+        };
+        if matches!(self.bug, Bug::LowercaseCompanyId) {
+            for (name, _) in &mut http.headers {
+                if name == "companyId" {
+                    *name = "companyid".into();
+                }
+            }
+        }
+        let mut response = send(&request.base_url, &http, timeout_of(request));
+        if matches!(self.bug, Bug::Retries401) && response.as_ref().is_ok_and(|r| r.status == 401) {
+            response = send(&request.base_url, &http, timeout_of(request));
+        }
+        let mut outcome = match &response {
+            Ok(r) if matches!(self.bug, Bug::SuccessOn5xx) && r.status >= 500 => ClientOutcome::Created { id: None },
+            Ok(r) => interpret(&request.vendor, &request.input, r),
+            Err(_) => ClientOutcome::TransportError {},
+        };
+        let fix = |o: &mut ClientOutcome| match (self.bug, &*o) {
+            (Bug::DuplicateAsCreated, ClientOutcome::Duplicate {}) => *o = ClientOutcome::Created { id: None },
+            (Bug::ForgetsId, ClientOutcome::Created { .. }) => *o = ClientOutcome::Created { id: None },
+            _ => {}
+        };
+        match &mut outcome {
+            ClientOutcome::Bulk { entries } => entries.iter_mut().for_each(fix),
+            o => fix(o),
+        }
+        Reply::Outcome { seq: request.seq, outcome }
+    }
+}
+
+fn run_broken(bug: Bug, vendor: &str) -> RunReport {
+    let client = Client::InProcess(Box::new(BrokenClient { bug, creates: 0 }));
+    run(client, options(vendor, 6), &mut |_| {})
+}
+
+fn assert_caught_by(report: &RunReport, vendor: &str, expected: &[&str]) {
+    assert_eq!(report.error, None);
+    let expected: BTreeSet<(String, String)> = expected.iter().map(|p| (vendor.to_owned(), (*p).to_owned())).collect();
+    assert_eq!(failed(report), expected, "{}", explain(report));
+    assert_eq!(report.exit_code, 1);
+    for (v, p) in &expected {
+        let f = report.failures.iter().find(|f| &f.vendor == v && &f.property == p).expect("a failure report");
+        assert!(!f.expected.is_empty() && f.expected != f.actual, "{f:?}");
+    }
+}
+
+#[test]
+fn a_lowercase_company_id_header_is_caught_by_the_header_case_property() {
+    let report = run_broken(Bug::LowercaseCompanyId, "agencyhandy");
+    assert_caught_by(&report, "agencyhandy", &["request.auth_header_case"]);
+    let f = &report.failures[0];
+    assert_eq!(f.expected, format!("companyId: {}", f.expected.trim_start_matches("companyId: ")));
+    assert!(f.actual.starts_with("companyid: "), "{}", f.actual);
+    assert!(f.requests[0].contains("\ncompanyid: "), "the raw request shows the name as sent: {}", f.requests[0]);
+}
+
+#[test]
+fn reporting_a_duplicate_as_created_is_caught_by_the_duplicate_properties() {
+    let report = run_broken(Bug::DuplicateAsCreated, "cellcast");
+    assert_caught_by(&report, "cellcast", &["response.duplicate", "sequence.create_then_duplicate"]);
+}
+
+#[test]
+fn a_bulk_client_reporting_duplicate_entries_as_created_is_caught_per_entry() {
+    let report = run_broken(Bug::DuplicateAsCreated, "agencyhandy");
+    assert_caught_by(&report, "agencyhandy", &["response.duplicate", "sequence.create_then_duplicate"]);
+    let f = report.failures.iter().find(|f| f.property == "response.duplicate").expect("reported");
+    assert!(f.message.starts_with("entry "), "{}", f.message);
+    assert!(!f.case.precreate.is_empty());
+}
+
+#[test]
+fn retrying_after_a_401_is_caught_by_the_no_retry_property() {
+    let report = run_broken(Bug::Retries401, "voiceaiwrapper");
+    assert_caught_by(&report, "voiceaiwrapper", &["request.no_retry_after_4xx"]);
+    assert_eq!(report.failures[0].requests.len(), 2, "both requests are shown");
+    assert!(report.failures[0].answers[0].starts_with("HTTP 401"));
+}
+
+#[test]
+fn null_for_an_omitted_optional_field_is_caught_by_the_optional_omitted_property() {
+    let report = run_broken(Bug::NullForOmitted, "smartlead");
+    // The nulls also break the schema (the mock answers 422): both properties report it.
+    assert_caught_by(&report, "smartlead", &["request.body_schema", "request.optional_omitted"]);
+    let f = report.failures.iter().find(|f| f.property == "request.optional_omitted").expect("reported");
+    assert!(f.message.contains("is sent as null"), "{}", f.message);
+}
+
+#[test]
+fn reporting_success_on_a_5xx_is_caught_by_the_server_error_property() {
+    let report = run_broken(Bug::SuccessOn5xx, "smartlead");
+    assert_caught_by(&report, "smartlead", &["response.server_error"]);
+    assert!(report.failures[0].case.fault.is_some());
+}
+
+#[test]
+fn dropping_the_id_is_caught_by_the_id_property() {
+    let report = run_broken(Bug::ForgetsId, "voiceaiwrapper");
+    assert_caught_by(&report, "voiceaiwrapper", &["response.id"]);
+}
+
+#[test]
+fn a_client_that_panics_once_fails_the_case_and_is_started_again() {
+    let mut restarts = 0;
+    let report = run(
+        Client::InProcess(Box::new(BrokenClient { bug: Bug::PanicsOnce, creates: 0 })),
+        options("smartlead", 4),
+        &mut |e| {
+            if let conformance::Event::HarnessRestarted { reason, .. } = e {
+                assert!(reason.contains("panics on purpose"), "{reason}");
+                restarts += 1;
+            }
+        },
+    );
+    assert_eq!(restarts, 1);
+    assert_caught_by(&report, "smartlead", &["response.answers"]);
+    assert!(report.cases_run > 30, "the run went on after the crash");
+}
+
+#[test]
+fn a_failure_is_shrunk_to_a_minimal_counterexample() {
+    let report = run_broken(Bug::LowercaseCompanyId, "agencyhandy");
+    let f = &report.failures[0];
+    assert!(f.shrink_steps > 0);
+    let entries = f.case.input.as_array().expect("a bulk body");
+    assert_eq!(entries.len(), 1, "one entry is enough: {}", f.case.input);
+    let keys: BTreeSet<&str> = entries[0].as_object().expect("an entry").keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["firstName", "lastName", "email", "isConvertedClient"]), "only required fields");
+    assert_eq!(entries[0]["firstName"], "a");
+}
+
+#[test]
+fn a_saved_failure_replays_against_the_broken_client_and_holds_for_the_reference() {
+    let dir = conformance_support::tempdir();
+    let mut opts = options("cellcast", 4);
+    opts.replay_dir = Some(dir.path().to_owned());
+    let client = Client::InProcess(Box::new(BrokenClient { bug: Bug::DuplicateAsCreated, creates: 0 }));
+    let report = run(client, opts.clone(), &mut |_| {});
+    let f = report.failures.iter().find(|f| f.property == "response.duplicate").expect("caught");
+    let path = f.replay_file.clone().expect("saved");
+    assert!(f.replay_command.as_deref().is_some_and(|c| c.starts_with("vendor-conformance replay ")));
+    let file: conformance::ReplayFile =
+        serde_json::from_slice(&std::fs::read(&path).expect("the replay file exists")).expect("it parses");
+    assert_eq!((file.vendor.as_str(), file.property.as_str()), ("cellcast", "response.duplicate"));
+
+    let broken = Client::InProcess(Box::new(BrokenClient { bug: Bug::DuplicateAsCreated, creates: 0 }));
+    let (_, again, _) = conformance::replay(broken, &file, opts.clone(), &mut |_| {}).expect("replays");
+    let again = again.expect("it still fails");
+    assert_eq!(again.case, file.case);
+    assert_eq!(again.expected, f.expected);
+    assert_eq!(again.actual, f.actual);
+
+    let (executed, fixed, _) =
+        conformance::replay(Client::InProcess(Box::new(ReferenceClient)), &file, opts, &mut |_| {}).expect("replays");
+    assert_eq!(fixed, None);
+    assert!(executed.verdicts.failed().is_empty());
+}
+
+#[test]
+fn the_summary_matrix_and_a_header_case_failure_report_are_stable() {
+    // Fixed case counts, whatever $PROPTEST_CASES says: the snapshots must not move.
+    let fixed = |vendor: &str, cases: u32| RunOptions { cases, ..options(vendor, cases) };
+    let report = run(Client::InProcess(Box::new(ReferenceClient)), fixed("all", 2), &mut |_| {});
+    snapshot!("conformance__reference_matrix", report.matrix());
+
+    let dir = conformance_support::tempdir();
+    let mut opts = fixed("agencyhandy", 4);
+    opts.replay_dir = Some(dir.path().to_owned());
+    let report =
+        run(Client::InProcess(Box::new(BrokenClient { bug: Bug::LowercaseCompanyId, creates: 0 })), opts, &mut |_| {});
+    let text = conformance_support::redact(&render_failure(&report.failures[0]), Some(dir.path()));
+    snapshot!("conformance__failure_report", text);
+}
+
+#[test]
+fn the_reference_client_passes_against_an_external_mock_that_masks_secrets() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let server = runtime.block_on(vendor_mock::MockServer::builder().seed(5).start());
+    let opts = RunOptions { mock_url: Some(server.uri()), ..options("all", 3) };
+    let report = run(Client::InProcess(Box::new(ReferenceClient)), opts, &mut |_| {});
+    assert_eq!(report.error, None);
+    assert!(report.mock.ends_with("(external)"), "{}", report.mock);
+    assert!(failed(&report).is_empty(), "{}", explain(&report));
+    // The journal it read really was masked.
+    let masked = server.journal().iter().any(|e| e.headers.iter().any(|(_, v)| v.ends_with("****")));
+    assert!(masked, "the external mock masks secrets by default");
+}

@@ -1,0 +1,90 @@
+//! Helpers of the conformance tests: running the CLI in-process, tiny inline harnesses, and
+//! redacting what changes from run to run (ports, temp paths, durations).
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::path::{Path, PathBuf};
+
+/// Runs `vendor-conformance ARGS` in-process; returns (exit code, stdout, stderr).
+/// A `run` without `--replay-dir` saves its replay files in a temporary folder, not in the tree.
+pub fn cli(args: &[&str]) -> (u8, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let scratch = tempdir();
+    let scratch_path = scratch.path().display().to_string();
+    let mut argv: Vec<&str> = std::iter::once("vendor-conformance").chain(args.iter().copied()).collect();
+    if args.first() == Some(&"run") && !args.contains(&"--replay-dir") {
+        argv.extend(["--replay-dir", scratch_path.as_str()]);
+    }
+    let code = conformance::cli::main_with(argv, &mut out, &mut err, false);
+    (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
+}
+
+/// Writes a Python harness script into `dir`; returns its `exec:` client spec.
+pub fn harness(dir: &Path, name: &str, source: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("write the harness script");
+    format!("exec:python3 {}", path.display())
+}
+
+/// The top of every inline harness: the `start` / `stop` handshake, and `answer(msg)` for creates.
+pub const PRELUDE: &str = r#"
+import json, sys
+VENDORS = ["smartlead"]
+def ready():
+    return {"ready": True, "version": 1, "implementation": {"name": "inline", "language": "python", "version": "0"}, "vendors": VENDORS}
+def serve(answer):
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if msg["cmd"] == "start":
+            out = ready()
+        elif msg["cmd"] == "stop":
+            sys.exit(0)
+        else:
+            out = answer(msg)
+        print(json.dumps(out), flush=True)
+"#;
+
+/// An inline harness: the prelude, then `body` (which must call `serve(answer)`).
+pub fn inline(dir: &Path, name: &str, body: &str) -> String {
+    harness(dir, name, &format!("{PRELUDE}\n{body}\n"))
+}
+
+/// Replaces every `127.0.0.1:PORT` by `127.0.0.1:[port]` and `dir` by `[dir]`.
+pub fn redact(text: &str, dir: Option<&Path>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("127.0.0.1:") {
+        out.push_str(&rest[..i + "127.0.0.1:".len()]);
+        rest = &rest[i + "127.0.0.1:".len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        out.push_str("[port]");
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    match dir {
+        Some(d) => out.replace(&d.display().to_string(), "[dir]"),
+        None => out,
+    }
+}
+
+/// A fresh temporary folder.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+pub fn path_of(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// `insta` settings of the repository: snapshots in the top-level `snapshots/` folder.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"),
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
