@@ -106,3 +106,33 @@ fn every_mutant_harness_is_caught_by_the_property_it_targets() {
     });
     assert!(missed.is_empty(), "mutants not caught as expected:\n{}", missed.join("\n"));
 }
+
+/// `(harness, mutant, vendor, property)` rows of a Markdown table whose last cell is
+/// `` `property` (vendor) ``.
+fn documented_mutants(markdown: &str) -> BTreeSet<(String, String, String, String)> {
+    markdown
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+            let mutant = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
+            let harness = *cells.get(1)?;
+            let (property, vendor) = cells.last()?.split_once(' ')?;
+            let vendor = vendor.strip_prefix('(')?.strip_suffix(')')?;
+            Some((harness.to_owned(), mutant.to_owned(), vendor.to_owned(), property.trim_matches('`').to_owned()))
+        })
+        .filter(|(harness, ..)| harness == "python" || harness == "node")
+        .collect()
+}
+
+#[test]
+fn the_mutant_tables_in_the_readme_and_mutants_md_name_the_properties_this_test_asserts() {
+    let asserted: BTreeSet<(String, String, String, String)> =
+        MUTANTS.iter().map(|(h, m, v, p)| ((*h).into(), (*m).into(), (*v).into(), (*p).into())).collect();
+    let mutants_md = include_str!("../clients/MUTANTS.md");
+    let readme = include_str!("../../README.md");
+    let start = readme.find("<!-- mutants:start -->").expect("README has the mutant table");
+    let end = readme.find("<!-- mutants:end -->").expect("README's mutant table ends");
+    assert_eq!(documented_mutants(mutants_md), asserted, "tests/clients/MUTANTS.md's last column");
+    assert_eq!(documented_mutants(&readme[start..end]), asserted, "README's mutant table");
+    assert!(asserted.len() >= 12, "at least 12 mutants");
+}

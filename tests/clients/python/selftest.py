@@ -766,7 +766,7 @@ def mutants_md_rows():
     with open(path, encoding="utf-8") as f:
         for line in f:
             cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-            if len(cells) == 5 and cells[1] in ("python", "node"):
+            if len(cells) >= 5 and cells[1] in ("python", "node"):
                 rows[(cells[1], cells[0])] = cells[4].split()[0].strip("`,")
     return rows
 
