@@ -80,3 +80,4 @@ pub use fault::{Effect, Fault};
 pub use journal::{Entry, Outcome, Violation};
 pub use server::{app, run};
 pub use spec::{DEFAULT_REVISION, SpecError, Specs};
+pub use state::values_at;

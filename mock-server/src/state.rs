@@ -363,9 +363,9 @@ fn normalize(text: &str, how: &[Normalize]) -> String {
     })
 }
 
-/// The values at a path such as `email` or `client_users[].email`, with concrete paths
-/// (`client_users[1].email`).
-pub(crate) fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
+/// The values at a path of the spec format (`email`, `data.id`, `client_users[].email`,
+/// `createdMembers[]._id`), each with its concrete path (`client_users[1].email`).
+pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
     let mut found = vec![(String::new(), value)];
     for segment in path.split('.') {
         let (name, each) = match segment.strip_suffix("[]") {

@@ -3,9 +3,13 @@
 //! connections.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+#[path = "../shared/binary.rs"]
+mod binary_path;
+#[allow(unused_imports)] // not every test binary runs the executable
+pub use binary_path::binary;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -211,29 +215,6 @@ pub fn copy_of_specs() -> tempfile::TempDir {
         }
     }
     dir
-}
-
-/// The `vendor-mock` executable, built once if the test harness did not.
-pub fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("the test executable has a path");
-            // <target>/<profile>/deps/<test> → <target>/<profile>
-            let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from <target>/<profile>/deps");
-            let target_dir = profile_dir.parent().expect("the profile folder sits in the target folder");
-            let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
-            let mut build = std::process::Command::new(env!("CARGO"));
-            build.args(["build", "--quiet", "-p", "mock-server", "--bin", "vendor-mock", "--target-dir"]);
-            build.arg(target_dir);
-            if profile != "debug" {
-                build.args(["--profile", profile]);
-            }
-            let status = build.status().expect("run cargo to build vendor-mock");
-            assert!(status.success(), "cargo build -p mock-server --bin vendor-mock failed");
-            profile_dir.join(format!("vendor-mock{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most [`SAFETY`].

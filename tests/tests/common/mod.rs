@@ -10,10 +10,15 @@
 //! - [`binary`]: the `vendor-mock` executable, built once if needed.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+#[path = "../shared/binary.rs"]
+mod binary_path;
+#[allow(unused_imports)] // not every test binary runs the executable
+pub use binary_path::binary;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -592,25 +597,9 @@ pub fn fresh(value: &str, n: usize) -> String {
     format!("{value}-{n}")
 }
 
-/// The values at a path such as `email` or `client_users[].email`.
+/// The values at a path such as `email` or `client_users[].email` (the spec format's paths).
 pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<&'a Value> {
-    let mut found = vec![value];
-    for segment in path.split('.') {
-        let (name, each) = match segment.strip_suffix("[]") {
-            Some(name) => (name, true),
-            None => (segment, false),
-        };
-        found = found
-            .into_iter()
-            .filter_map(|v| v.get(name))
-            .flat_map(|child| match (each, child) {
-                (true, Value::Array(items)) => items.iter().collect(),
-                (true, _) => Vec::new(),
-                (false, child) => vec![child],
-            })
-            .collect();
-    }
-    found
+    vendor_mock::values_at(value, path).into_iter().map(|(_, v)| v).collect()
 }
 
 fn rewrite_at(value: &mut Value, path: &str, f: &mut dyn FnMut(&str) -> String) {
@@ -1067,36 +1056,6 @@ pub fn shape(value: &Value) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The binary
 // ---------------------------------------------------------------------------------------------
-
-/// The `vendor-mock` executable of this build. Cargo builds a package's binaries only for its own
-/// integration tests, so it is built here once per test process (a no-op when up to date) into
-/// the target folder this test runs from.
-pub fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            if let Ok(path) = std::env::var("CARGO_BIN_EXE_vendor-mock") {
-                return PathBuf::from(path);
-            }
-            let exe = std::env::current_exe().expect("the test executable has a path");
-            // <target>/<profile>/deps/<test> → <target>/<profile>
-            let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from <target>/<profile>/deps");
-            let target_dir = profile_dir.parent().expect("the profile folder sits in the target folder");
-            let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
-            let mut build = std::process::Command::new(env!("CARGO"));
-            build.args(["build", "--quiet", "-p", "mock-server", "--bin", "vendor-mock", "--target-dir"]);
-            build.arg(target_dir);
-            if profile != "debug" {
-                build.args(["--profile", profile]);
-            }
-            let status = build.status().expect("run cargo to build vendor-mock");
-            assert!(status.success(), "cargo build -p mock-server --bin vendor-mock failed");
-            let path = profile_dir.join(format!("vendor-mock{}", std::env::consts::EXE_SUFFIX));
-            assert!(path.exists(), "{} exists after the build", path.display());
-            path
-        })
-        .clone()
-}
 
 /// A small valid spec of a fifth vendor, `acme`: one create operation, Bearer auth, one unique
 /// rule. Nothing about it is written in Rust outside this text.
