@@ -12,7 +12,9 @@ use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use crate::harness::Client;
 use crate::properties;
 use crate::report::{Event, REPLAY_FORMAT, ReplayFile, render_failure};
+use crate::revisions::RevisionSelection;
 use crate::runner::{RunOptions, VendorSelection};
+use crate::vendor::target_name;
 
 /// Checks that a client of the vendors' create-client endpoints behaves as the vendors document:
 /// property-based, against the vendor mock, for a client in any language.
@@ -42,6 +44,17 @@ struct RunArgs {
     /// The client under test: `exec:COMMAND`, run with `sh -c`, speaking PROTOCOL.md on stdin/stdout.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_CLIENT")]
     client: String,
+    /// Contract revisions: `default`, a revision (`2026-07`: of every selected vendor that has it),
+    /// `VENDOR=REV` (repeatable), or `all`; any but the default adds a client × revision matrix
+    /// [default: default].
+    #[arg(
+        long = "revision",
+        hide_env_values = true,
+        env = "VENDOR_CONFORMANCE_REVISION",
+        value_delimiter = ',',
+        value_name = "REV"
+    )]
+    revisions: Vec<String>,
     /// Cases per scenario and vendor [default: $PROPTEST_CASES, else 16].
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_CASES")]
     cases: Option<u32>,
@@ -248,6 +261,10 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
     options.cases = cases;
     options.seed = args.seed.unwrap_or_else(random_seed);
     options.vendors = VendorSelection::parse(&args.vendor);
+    options.revisions = match RevisionSelection::parse(&args.revisions) {
+        Ok(r) => r,
+        Err(m) => return usage(err, &m),
+    };
     options.replay_dir = Some(args.replay_dir.clone());
 
     let mut ndjson = None;
@@ -310,10 +327,12 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
                     false,
                 );
             }
-            Event::VendorSkipped { vendor, reason } => print(&format!("skip {vendor}: {reason}\n"), false),
-            Event::ScenarioStarted { vendor, scenario, .. } => {
+            Event::VendorSkipped { vendor, revision, reason } => {
+                print(&format!("skip {}: {reason}\n", target_name(vendor, revision)), false);
+            }
+            Event::ScenarioStarted { vendor, revision, scenario, .. } => {
                 if let Some(bar) = &progress {
-                    bar.set_message(format!("{vendor} / {}", scenario.name()));
+                    bar.set_message(format!("{} / {}", target_name(vendor, revision), scenario.name()));
                 }
             }
             Event::Case { shrinking, .. } => {
@@ -350,10 +369,16 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
     if !report.vendors.is_empty() && (report.error.is_none() || report.cases_run > 0) {
         let _ = write!(out, "{}", report.matrix());
         let _ = writeln!(out);
+        if report.revisions_named {
+            let _ = writeln!(out, "client × revision:");
+            let _ = write!(out, "{}", report.revision_matrix());
+            let _ = writeln!(out);
+        }
         let _ = writeln!(
             out,
-            "{} vendor(s), {} case(s), seed {} ({:.1} s)",
+            "{} {}, {} case(s), seed {} ({:.1} s)",
             report.vendors.len(),
+            if report.revisions_named { "vendor revision(s)" } else { "vendor(s)" },
             report.cases_run,
             report.seed,
             report.duration_ms as f64 / 1000.0
@@ -400,7 +425,8 @@ fn replay(args: ReplayArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         return usage(err, &format!("{}: not a vendor-conformance replay file (version 1)", args.file.display()));
     }
     let options = RunOptions { seed: file.seed, ..options };
-    let _ = writeln!(out, "replaying {} [{}] from {}", file.property, file.vendor, args.file.display());
+    let target = target_name(&file.vendor, &file.revision);
+    let _ = writeln!(out, "replaying {} [{target}] from {}", file.property, args.file.display());
     match crate::runner::replay(client, &file, options, &mut |_| {}) {
         Ok((executed, failure, implementation)) => {
             let _ = writeln!(out, "client: {} ({})", implementation.name, implementation.language);

@@ -91,14 +91,23 @@ pub struct Generator {
 
 impl Generator {
     /// Compiles the vendor's request schema.
+    ///
+    /// The field that turns a create into an update (`x-mock.update_by.field`, such as SmartLead
+    /// 2026-03's `id`) is left out of the generated inputs: every scenario is a create, and an
+    /// input naming a random record would be answered 404 `record_not_found` instead. A spec whose
+    /// schema *requires* that field cannot be driven and is refused.
     pub fn for_vendor(vendor: &VendorModel) -> Result<Self, SchemaError> {
         let mut unique: Vec<String> = Vec::new();
         let entry = if vendor.create.bulk { "[]." } else { "" };
         for rule in &vendor.create.unique {
             unique.push(format!("{entry}{}", rule.path));
         }
-        email_paths(&vendor.create.schema, "", &mut unique);
-        Self::new(&vendor.create.schema, unique)
+        let schema = match &vendor.create.update_key {
+            Some(field) => without_property(&vendor.create.schema, field)?,
+            None => vendor.create.schema.clone(),
+        };
+        email_paths(&schema, "", &mut unique);
+        Self::new(&schema, unique)
     }
 
     /// Compiles `schema`; values at the `unique` path patterns (`[].email`, `client_users[].email`)
@@ -151,6 +160,24 @@ impl Generator {
     pub fn schema(&self) -> &Value {
         &self.schema
     }
+}
+
+/// The schema without the body's top-level property `field` (where the mock looks for an update
+/// key); an error when the schema requires it.
+fn without_property(schema: &Value, field: &str) -> Result<Value, SchemaError> {
+    let mut schema = schema.clone();
+    let required =
+        schema.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|n| n.as_str() == Some(field)));
+    if required {
+        return Err(SchemaError {
+            path: field.to_owned(),
+            message: "the update key (`x-mock.update_by.field`) is required, so no input is a create".into(),
+        });
+    }
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.shift_remove(field);
+    }
+    Ok(schema)
 }
 
 /// `n` values of a strategy, reproducibly from `seed` (for self-tests and examples).

@@ -86,6 +86,13 @@ pub struct InProcessMock {
 impl InProcessMock {
     /// Starts serving `specs` (ids deterministic under `seed`).
     pub fn start(specs: Specs, seed: u64) -> Result<Self, MockError> {
+        Self::start_with(specs, seed, Vec::new())
+    }
+
+    /// Starts serving `specs` with these contract revisions instead of the default ones
+    /// (`("agencyhandy", "2026-07")`; checked by the caller: the mock serves the default
+    /// revision of a vendor whose pick does not exist).
+    pub fn start_with(specs: Specs, seed: u64, revisions: Vec<(String, String)>) -> Result<Self, MockError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("conformance-mock")
@@ -94,7 +101,8 @@ impl InProcessMock {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
         // Secrets readable in the journal: the checks compare credentials and bodies exactly.
-        let mock = Mock::new(specs, Config { seed: Some(seed), journal_secrets: true, ..Default::default() });
+        let config = Config { seed: Some(seed), journal_secrets: true, revisions, ..Default::default() };
+        let mock = Mock::new(specs, config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&mock);
         runtime.spawn(async move {

@@ -14,7 +14,7 @@ use crate::mock::JournalEntry;
 use crate::properties as p;
 use crate::protocol::{Implementation, Reply};
 use crate::runner::{Case, Executed, RunOptions, Scenario, mask_all};
-use crate::vendor::VendorModel;
+use crate::vendor::{VendorModel, target_name};
 
 /// A property's result for one vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,18 +47,33 @@ pub struct PropertyResult {
     pub note: Option<String>,
 }
 
+/// One target's results: a vendor at one contract revision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorResult {
     pub name: String,
+    /// The contract revision checked (`default`, `2026-07`).
+    #[serde(default = "default_revision")]
+    pub revision: String,
+    /// How reports name it: `agencyhandy`, or `agencyhandy@2026-07` in a run that includes
+    /// another revision than the default (then every target is `vendor@revision`).
+    #[serde(default)]
+    pub label: String,
     /// Why the whole vendor was skipped.
     pub skipped: Option<String>,
     pub properties: Vec<PropertyResult>,
+}
+
+fn default_revision() -> String {
+    vendor_mock::DEFAULT_REVISION.to_owned()
 }
 
 /// One failing property, with the evidence to act on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     pub vendor: String,
+    /// The contract revision it failed on.
+    #[serde(default = "default_revision")]
+    pub revision: String,
     pub property: String,
     pub title: String,
     pub scenario: Scenario,
@@ -91,6 +106,9 @@ pub struct ReplayFile {
     pub format: String,
     pub version: u32,
     pub vendor: String,
+    /// The contract revision the case ran on (absent in files of older versions: `default`).
+    #[serde(default = "default_revision")]
+    pub revision: String,
     pub property: String,
     pub seed: u64,
     pub case: Case,
@@ -114,15 +132,18 @@ pub enum Event {
     },
     VendorSkipped {
         vendor: String,
+        revision: String,
         reason: String,
     },
     ScenarioStarted {
         vendor: String,
+        revision: String,
         scenario: Scenario,
         cases: u32,
     },
     Case {
         vendor: String,
+        revision: String,
         scenario: Scenario,
         shrinking: bool,
         reported: Vec<String>,
@@ -136,6 +157,7 @@ pub enum Event {
     Failure(Box<Failure>),
     Property {
         vendor: String,
+        revision: String,
         property: String,
         status: Status,
         passed: u32,
@@ -161,7 +183,11 @@ pub struct RunReport {
     pub client: String,
     pub mock: String,
     pub implementation: Option<Implementation>,
+    /// One per target (vendor × revision), vendor by vendor, revisions in the specs' order.
     pub vendors: Vec<VendorResult>,
+    /// The run includes another revision than the default: targets are named
+    /// `vendor@revision` and [`RunReport::revision_matrix`] is printed.
+    pub revisions_named: bool,
     pub failures: Vec<Failure>,
     /// A run-stopping error: (exit code, message).
     pub error: Option<(u8, String)>,
@@ -207,26 +233,35 @@ impl RunReport {
         }
     }
 
-    /// The property (rows) × vendor (columns) matrix.
+    /// The property (rows) × vendor (columns) matrix; in a run that includes another revision
+    /// than the default, one such matrix per revision (`revision 2026-07:` above each).
     pub fn matrix(&self) -> String {
-        let width = p::ALL.iter().map(|p| p.id.len()).max().unwrap_or(8);
-        let mut out = format!("{:width$}", "property");
+        if !self.revisions_named {
+            return property_matrix(&self.vendors.iter().collect::<Vec<_>>());
+        }
+        let mut revisions: Vec<&str> = Vec::new();
         for v in &self.vendors {
-            let _ = write!(out, "  {:>w$}", v.name, w = v.name.len().max(4));
-        }
-        out.push('\n');
-        for prop in p::ALL {
-            let _ = write!(out, "{:width$}", prop.id);
-            for v in &self.vendors {
-                let status = v.properties.iter().find(|r| r.id == prop.id).map_or(Status::Skip, |r| r.status);
-                let _ = write!(out, "  {:>w$}", status.word(), w = v.name.len().max(4));
+            if !revisions.contains(&v.revision.as_str()) {
+                revisions.push(&v.revision);
             }
-            out.push('\n');
         }
-        for v in self.vendors.iter().filter(|v| v.skipped.is_some()) {
-            let _ = writeln!(out, "{}: skipped: {}", v.name, v.skipped.as_deref().unwrap_or_default());
+        revisions.sort_by_key(|r| (*r != vendor_mock::DEFAULT_REVISION, *r));
+        let mut out = String::new();
+        for (i, revision) in revisions.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "revision {revision}:");
+            out.push_str(&property_matrix(
+                &self.vendors.iter().filter(|v| v.revision == *revision).collect::<Vec<_>>(),
+            ));
         }
         out
+    }
+
+    /// The client × revision matrix of this run: one row (see [`revision_matrix`]).
+    pub fn revision_matrix(&self) -> String {
+        revision_matrix(&[self])
     }
 
     /// The closing line: `N passed, N failed, N skipped`.
@@ -240,13 +275,18 @@ impl RunReport {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
         let mut report = Report::new("vendor-conformance");
         for v in &self.vendors {
-            let mut suite = TestSuite::new(v.name.clone());
+            let label = if v.label.is_empty() { v.name.clone() } else { v.label.clone() };
+            let mut suite = TestSuite::new(label.clone());
             for prop in &v.properties {
                 let status = match prop.status {
                     Status::Pass => TestCaseStatus::success(),
                     Status::Fail => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        if let Some(f) = self.failures.iter().find(|f| f.vendor == v.name && f.property == prop.id) {
+                        let found = self
+                            .failures
+                            .iter()
+                            .find(|f| f.vendor == v.name && f.revision == v.revision && f.property == prop.id);
+                        if let Some(f) = found {
                             s.set_message(f.message.clone());
                             s.set_description(render_failure(f));
                         }
@@ -261,13 +301,96 @@ impl RunReport {
                     }
                 };
                 let mut case = TestCase::new(prop.id.clone(), status);
-                case.set_classname(format!("conformance.{}", v.name));
+                case.set_classname(format!("conformance.{label}"));
                 suite.add_test_case(case);
             }
             report.add_test_suite(suite);
         }
         report.to_string().unwrap_or_default()
     }
+}
+
+/// The property × vendor table of some targets (columns: the vendors' names).
+fn property_matrix(vendors: &[&VendorResult]) -> String {
+    let width = p::ALL.iter().map(|p| p.id.len()).max().unwrap_or(8);
+    let mut out = format!("{:width$}", "property");
+    for v in vendors {
+        let _ = write!(out, "  {:>w$}", v.name, w = v.name.len().max(4));
+    }
+    out.push('\n');
+    for prop in p::ALL {
+        let _ = write!(out, "{:width$}", prop.id);
+        for v in vendors {
+            let status = v.properties.iter().find(|r| r.id == prop.id).map_or(Status::Skip, |r| r.status);
+            let _ = write!(out, "  {:>w$}", status.word(), w = v.name.len().max(4));
+        }
+        out.push('\n');
+    }
+    for v in vendors.iter().filter(|v| v.skipped.is_some()) {
+        let name = if v.label.is_empty() { &v.name } else { &v.label };
+        let _ = writeln!(out, "{name}: skipped: {}", v.skipped.as_deref().unwrap_or_default());
+    }
+    out
+}
+
+/// How one client did on one target: `pass` (no property failed), `FAIL (n)` (n properties
+/// failed), `skip` (nothing was checked: no such revision, a vendor the client does not support,
+/// a run stopped early), `-` (not in that client's run).
+fn revision_cell(v: Option<&VendorResult>) -> String {
+    let Some(v) = v else { return "-".into() };
+    let failed = v.properties.iter().filter(|p| p.status == Status::Fail).count();
+    let passed = v.properties.iter().filter(|p| p.status == Status::Pass).count();
+    if failed > 0 {
+        format!("FAIL ({failed})")
+    } else if v.skipped.is_some() || passed == 0 {
+        "skip".into()
+    } else {
+        "pass".into()
+    }
+}
+
+/// The client × revision matrix: a row per run (named by the client's `ready` implementation
+/// name), a column per `vendor@revision` in the order the runs first name them, cells `pass`,
+/// `FAIL (n)` with the number of failed properties, or `skip`.
+pub fn revision_matrix(reports: &[&RunReport]) -> String {
+    let mut columns: Vec<String> = Vec::new();
+    for r in reports {
+        for v in &r.vendors {
+            let column = format!("{}@{}", v.name, v.revision);
+            if !columns.contains(&column) {
+                columns.push(column);
+            }
+        }
+    }
+    let rows: Vec<(String, Vec<String>)> = reports
+        .iter()
+        .map(|r| {
+            let name = match &r.implementation {
+                Some(i) => i.name.clone(),
+                None if !r.client.is_empty() => r.client.clone(),
+                None => "?".into(),
+            };
+            let cells = columns
+                .iter()
+                .map(|c| revision_cell(r.vendors.iter().find(|v| format!("{}@{}", v.name, v.revision) == *c)))
+                .collect();
+            (name, cells)
+        })
+        .collect();
+    let width = rows.iter().map(|(n, _)| n.chars().count()).chain(std::iter::once("client".len())).max().unwrap_or(6);
+    let mut out = format!("{:width$}", "client");
+    for c in &columns {
+        let _ = write!(out, "  {c:>w$}", w = c.len().max(8));
+    }
+    out.push('\n');
+    for (name, cells) in &rows {
+        let _ = write!(out, "{name:width$}");
+        for (c, cell) in columns.iter().zip(cells) {
+            let _ = write!(out, "  {cell:>w$}", w = c.len().max(8));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The client's reply kind for events (`created`, `bulk`, `crash`, …).
@@ -339,6 +462,7 @@ pub(crate) fn failure(
     let expected_request = model.expected_request(creds, &executed.case.input);
     let mut failure = Failure {
         vendor: model.name.clone(),
+        revision: model.revision.clone(),
         property: property.to_owned(),
         title: p::by_id(property).map_or("", |p| p.title).to_owned(),
         scenario: executed.case.scenario,
@@ -356,11 +480,12 @@ pub(crate) fn failure(
         replay_command: None,
     };
     if let Some(dir) = &options.replay_dir {
-        let file = dir.join(format!("{}-{}.json", model.name, property));
+        let file = dir.join(format!("{}-{}.json", model.target(), property));
         let replay = ReplayFile {
             format: REPLAY_FORMAT.into(),
             version: 1,
             vendor: model.name.clone(),
+            revision: model.revision.clone(),
             property: property.to_owned(),
             seed: options.seed,
             case: executed.case.clone(),
@@ -387,7 +512,7 @@ pub(crate) fn failure(
 /// The failure as text for people.
 pub fn render_failure(f: &Failure) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "FAIL {} [{}] {}", f.property, f.vendor, f.title);
+    let _ = writeln!(out, "FAIL {} [{}] {}", f.property, target_name(&f.vendor, &f.revision), f.title);
     let _ = writeln!(out, "  {}", f.message);
     let shrunk =
         if f.shrink_steps > 0 { format!("minimal, after {} shrink steps", f.shrink_steps) } else { "as found".into() };
@@ -473,6 +598,8 @@ mod tests {
         assert_eq!(r.compute_exit_code(), 4, "nothing ran");
         r.vendors.push(VendorResult {
             name: "v".into(),
+            revision: "default".into(),
+            label: "v".into(),
             skipped: None,
             properties: vec![PropertyResult { id: "x".into(), status: Status::Pass, passed: 1, failed: 0, note: None }],
         });

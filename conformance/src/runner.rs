@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, TestRunner};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vendor_mock::{Effect, Fault, Specs};
+use vendor_mock::{DEFAULT_REVISION, Effect, Fault, Specs};
 
 use crate::checks::{self, Call, Verdict, Verdicts, mask};
 use crate::error::{MockError, RunError};
@@ -23,6 +23,7 @@ use crate::mock::{HttpMock, InProcessMock, JournalEntry, MockAccess};
 use crate::properties::{self as p, Property};
 use crate::protocol::{CreateClient, Implementation, ProtocolSchema, Ready};
 use crate::report::{self, Event, Failure, PropertyResult, RunReport, Status, VendorResult};
+use crate::revisions::{self, RevisionSelection, Target};
 use crate::vendor::VendorModel;
 
 /// How a case is set up.
@@ -116,6 +117,11 @@ impl VendorSelection {
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub vendors: VendorSelection,
+    /// The contract revisions to check (`--revision`; default: each vendor's default revision).
+    /// The in-process mock serves the chosen revisions and the suite reads the same documents
+    /// (schemas, credential parts, answer shapes). An external mock (`mock_url`) can only be
+    /// checked on the default revisions.
+    pub revisions: RevisionSelection,
     /// Cases per scenario per vendor.
     pub cases: u32,
     pub seed: u64,
@@ -141,6 +147,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         Self {
             vendors: VendorSelection::All,
+            revisions: RevisionSelection::Default,
             cases: 16,
             seed: 0,
             timeout: Duration::from_secs(10),
@@ -153,6 +160,30 @@ impl Default for RunOptions {
             max_shrink_iters: 256,
         }
     }
+}
+
+/// The mock of one round: an external one (`mock_url`, default revisions only), or one
+/// in-process serving `picks` (the non-default revisions of the round).
+pub fn start_mock(
+    specs: &Specs,
+    options: &RunOptions,
+    picks: &[(String, String)],
+) -> Result<Box<dyn MockAccess>, RunError> {
+    match &options.mock_url {
+        Some(_) if !picks.is_empty() => Err(RunError::Usage(external_revision_message(picks))),
+        Some(url) => Ok(Box::new(HttpMock::connect(url)?)),
+        None => Ok(Box::new(InProcessMock::start_with(specs.clone(), options.seed, picks.to_vec())?)),
+    }
+}
+
+fn external_revision_message(picks: &[(String, String)]) -> String {
+    let named: Vec<String> = picks.iter().map(|(v, r)| format!("{v}@{r}")).collect();
+    format!(
+        "--mock-url: only the default revisions can be checked against an external mock, not {}: its admin API \
+         does not say which revision it serves, so the suite could not read the same spec as the mock; \
+         drop --mock-url (the in-process mock serves any revision) or drop --revision",
+        named.join(", ")
+    )
 }
 
 /// Loads the specs a run uses.
@@ -209,17 +240,13 @@ impl std::fmt::Debug for Session<'_> {
 }
 
 impl<'a> Session<'a> {
-    /// Starts the mock and the client (the handshake is checked).
+    /// Starts the client against a mock (the handshake is checked).
     pub fn open(
-        specs: &Specs,
+        mock: Box<dyn MockAccess>,
         client: Client,
         options: RunOptions,
         events: &'a mut dyn FnMut(&Event),
     ) -> Result<Self, RunError> {
-        let mock: Box<dyn MockAccess> = match &options.mock_url {
-            Some(url) => Box::new(HttpMock::connect(url)?),
-            None => Box::new(InProcessMock::start(specs.clone(), options.seed)?),
-        };
         let schema = if options.validate_protocol {
             Some(Arc::new(ProtocolSchema::new().map_err(RunError::Usage)?))
         } else {
@@ -249,6 +276,11 @@ impl<'a> Session<'a> {
 
     pub fn mock_description(&self) -> String {
         self.mock.describe()
+    }
+
+    /// Points the session at another mock (one serving other revisions); returns the old one.
+    pub fn replace_mock(&mut self, mock: Box<dyn MockAccess>) -> Box<dyn MockAccess> {
+        std::mem::replace(&mut self.mock, mock)
     }
 
     pub fn client_description(&self) -> String {
@@ -412,10 +444,18 @@ impl std::fmt::Debug for PreparedVendor {
 }
 
 impl PreparedVendor {
-    /// Reads a vendor's spec and compiles its generator and schema.
+    /// Reads a vendor's spec (the revision the specs serve) and compiles its generator and schema.
     pub fn new(specs: &Specs, vendor: &str) -> Result<Self, RunError> {
-        let doc =
-            specs.document(vendor).ok_or_else(|| RunError::Usage(format!("no vendor `{vendor}` in the specs")))?;
+        let revision = specs.served_revision(vendor).unwrap_or(DEFAULT_REVISION).to_owned();
+        Self::at(specs, vendor, &revision)
+    }
+
+    /// Reads one revision of a vendor's spec and compiles its generator and schema.
+    pub fn at(specs: &Specs, vendor: &str, revision: &str) -> Result<Self, RunError> {
+        if !specs.vendor_names().iter().any(|v| v == vendor) {
+            return Err(RunError::Usage(format!("no vendor `{vendor}` in the specs")));
+        }
+        let doc = specs.revision_document(vendor, revision).map_err(|e| RunError::Usage(e.message))?;
         let model = VendorModel::from_document(vendor, doc)?;
         let generator = Generator::for_vendor(&model)
             .map_err(|e| RunError::Spec(crate::error::SpecError::new(vendor, e.to_string())))?;
@@ -520,12 +560,13 @@ pub fn run(client: Client, options: RunOptions, events: &mut dyn FnMut(&Event)) 
         events(&report.finished_event());
         report
     };
+    let fail = |mut report: RunReport, e: RunError, events: &mut dyn FnMut(&Event)| {
+        report.error = Some((e.exit_code(), e.to_string()));
+        finish(report, events)
+    };
     let specs = match load_specs(options.specs.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            report.error = Some((e.exit_code(), e.to_string()));
-            return finish(report, events);
-        }
+        Err(e) => return fail(report, e, events),
     };
     let names = specs.vendor_names();
     let selected: Vec<String> = match &options.vendors {
@@ -536,59 +577,117 @@ pub fn run(client: Client, options: RunOptions, events: &mut dyn FnMut(&Event)) 
                     "no vendor `{unknown}` in the specs (known: {}, or all)",
                     names.join(", ")
                 ));
-                report.error = Some((e.exit_code(), e.to_string()));
-                return finish(report, events);
+                return fail(report, e, events);
             }
             list.clone()
         }
     };
-    let mut prepared = Vec::new();
-    for name in &selected {
-        match PreparedVendor::new(&specs, name) {
-            Ok(p) => prepared.push(p),
-            Err(e) => {
-                report.error = Some((e.exit_code(), e.to_string()));
-                return finish(report, events);
+    let targets = match revisions::resolve(&specs, &selected, &options.revisions) {
+        Ok(t) => t,
+        Err(m) => return fail(report, RunError::Usage(m), events),
+    };
+    // A run that includes another revision than the default names every target `vendor@revision`.
+    let named = targets.iter().any(|t| t.revision != DEFAULT_REVISION);
+    report.revisions_named = named;
+    let label = |t: &Target| if named { t.qualified() } else { t.key() };
+    let mut rounds: Vec<Vec<&Target>> = revisions::rounds(&targets);
+    if rounds.is_empty() {
+        rounds.push(Vec::new());
+    }
+    let mut prepared: BTreeMap<String, PreparedVendor> = BTreeMap::new();
+    for t in targets.iter().filter(|t| t.skip.is_none()) {
+        match PreparedVendor::at(&specs, &t.vendor, &t.revision) {
+            Ok(p) => {
+                prepared.insert(t.key(), p);
             }
+            Err(e) => return fail(report, e, events),
+        }
+    }
+    let mut mocks = Vec::new();
+    let mut descriptions = Vec::new();
+    for round in &rounds {
+        let picks: Vec<(String, String)> = round
+            .iter()
+            .filter(|t| t.revision != DEFAULT_REVISION)
+            .map(|t| (t.vendor.clone(), t.revision.clone()))
+            .collect();
+        match start_mock(&specs, &options, &picks) {
+            Ok(mock) => {
+                let serves: Vec<String> = picks.iter().map(|(v, r)| format!("{v}@{r}")).collect();
+                descriptions.push(if serves.is_empty() {
+                    mock.describe()
+                } else {
+                    format!("{} serving {}", mock.describe(), serves.join(" "))
+                });
+                mocks.push(mock);
+            }
+            Err(e) => return fail(report, e, events),
         }
     }
     let mut failures = Vec::new();
     let mut tallies: BTreeMap<(String, &'static str), Tally> = BTreeMap::new();
-    let mut vendor_skips: BTreeMap<String, String> = BTreeMap::new();
+    let mut target_skips: BTreeMap<String, String> = BTreeMap::new();
+    for t in &targets {
+        if let Some(reason) = &t.skip {
+            target_skips.insert(t.key(), reason.clone());
+        }
+    }
     let mut relay = |e: &Event| events(e);
     let result = (|| -> Result<(), RunError> {
-        let mut session = Session::open(&specs, client, options.clone(), &mut relay)?;
+        let mut mocks = mocks.into_iter();
+        let first = mocks.next().ok_or_else(|| RunError::Usage("no mock to run against".into()))?;
+        let mut session = Session::open(first, client, options.clone(), &mut relay)?;
         let ready = session.ready.clone().unwrap_or_else(|| Ready::new("?", "?", "", &[]));
         report.implementation = Some(ready.implementation.clone());
         report.client = session.client_description();
-        report.mock = session.mock_description();
+        report.mock = descriptions.join(", ");
         session.emit(&Event::RunStarted {
             seed: options.seed,
             cases: options.cases,
             client: session.client_description(),
-            mock: session.mock_description(),
+            mock: report.mock.clone(),
             implementation: ready.implementation.clone(),
-            vendors: selected.clone(),
+            vendors: targets.iter().map(label).collect(),
         });
-        for vendor in &prepared {
-            let name = vendor.model().name.clone();
-            let supported = session.ready.as_ref().is_some_and(|r| r.vendors.contains(&name));
-            if !supported {
-                let reason = format!("the client does not support {name} (its `ready` lists {:?})", ready.vendors);
-                session.emit(&Event::VendorSkipped { vendor: name.clone(), reason: reason.clone() });
-                vendor_skips.insert(name, reason);
-                continue;
+        for t in targets.iter() {
+            if let Some(reason) = &t.skip {
+                let (vendor, revision) = (t.vendor.clone(), t.revision.clone());
+                session.emit(&Event::VendorSkipped { vendor, revision, reason: reason.clone() });
             }
-            let mut reported = Vec::new();
-            for scenario in Scenario::ALL {
-                if let Some(reason) = vendor.unsupported(scenario) {
-                    for prop in properties_of(scenario) {
-                        tallies.entry((name.clone(), prop.id)).or_default().skip.get_or_insert(reason.clone());
-                    }
+        }
+        for (i, round) in rounds.iter().enumerate() {
+            if i > 0
+                && let Some(next) = mocks.next()
+            {
+                drop(session.replace_mock(next));
+            }
+            for target in round {
+                let Some(vendor) = prepared.get(&target.key()) else { continue };
+                let key = target.key();
+                let name = target.vendor.clone();
+                let supported = session.ready.as_ref().is_some_and(|r| r.vendors.contains(&name));
+                if !supported {
+                    let reason = format!("the client does not support {name} (its `ready` lists {:?})", ready.vendors);
+                    session.emit(&Event::VendorSkipped {
+                        vendor: name.clone(),
+                        revision: target.revision.clone(),
+                        reason: reason.clone(),
+                    });
+                    target_skips.insert(key, reason);
                     continue;
                 }
-                let mut found = run_scenario(&mut session, vendor, scenario, &options, &mut tallies, &mut reported)?;
-                failures.append(&mut found);
+                let mut reported = Vec::new();
+                for scenario in Scenario::ALL {
+                    if let Some(reason) = vendor.unsupported(scenario) {
+                        for prop in properties_of(scenario) {
+                            tallies.entry((key.clone(), prop.id)).or_default().skip.get_or_insert(reason.clone());
+                        }
+                        continue;
+                    }
+                    let mut found =
+                        run_scenario(&mut session, vendor, scenario, &options, &mut tallies, &mut reported)?;
+                    failures.append(&mut found);
+                }
             }
         }
         report.cases_run = session.cases_run;
@@ -597,13 +696,13 @@ pub fn run(client: Client, options: RunOptions, events: &mut dyn FnMut(&Event)) 
     if let Err(e) = result {
         report.error = Some((e.exit_code(), e.to_string()));
     }
-    for vendor in &prepared {
-        let name = vendor.model().name.clone();
-        let skipped = vendor_skips.get(&name).cloned();
+    for target in &targets {
+        let key = target.key();
+        let skipped = target_skips.get(&key).cloned();
         let properties = p::ALL
             .iter()
             .map(|prop| {
-                let t = tallies.get(&(name.clone(), prop.id)).cloned().unwrap_or_default();
+                let t = tallies.get(&(key.clone(), prop.id)).cloned().unwrap_or_default();
                 let (status, note) = if let Some(reason) = &skipped {
                     (Status::Skip, Some(reason.clone()))
                 } else if t.fail > 0 {
@@ -616,12 +715,19 @@ pub fn run(client: Client, options: RunOptions, events: &mut dyn FnMut(&Event)) 
                 PropertyResult { id: prop.id.to_owned(), status, passed: t.pass, failed: t.fail, note }
             })
             .collect();
-        report.vendors.push(VendorResult { name, skipped, properties });
+        report.vendors.push(VendorResult {
+            name: target.vendor.clone(),
+            revision: target.revision.clone(),
+            label: label(target),
+            skipped,
+            properties,
+        });
     }
     for r in &report.vendors {
         for prop in &r.properties {
             events(&Event::Property {
                 vendor: r.name.clone(),
+                revision: r.revision.clone(),
                 property: prop.id.clone(),
                 status: prop.status,
                 passed: prop.passed,
@@ -654,7 +760,15 @@ fn run_scenario(
 ) -> Result<Vec<Failure>, RunError> {
     let known = reported.clone();
     let name = vendor.model().name.clone();
-    session.emit(&Event::ScenarioStarted { vendor: name.clone(), scenario, cases: options.cases });
+    let revision = vendor.model().revision.clone();
+    // `vendor` or `vendor@revision`: tallies and seeds (a default-revision run keeps its seeds).
+    let key = vendor.model().target();
+    session.emit(&Event::ScenarioStarted {
+        vendor: name.clone(),
+        revision: revision.clone(),
+        scenario,
+        cases: options.cases,
+    });
     let config = ProptestConfig {
         cases: options.cases.max(1),
         // The closure below enforces the real limits (steps and time) by answering "passes"
@@ -665,7 +779,7 @@ fn run_scenario(
         failure_persistence: None,
         ..ProptestConfig::default()
     };
-    let seed = fnv(&format!("{}/{name}/{}", options.seed, scenario.name()));
+    let seed = fnv(&format!("{}/{key}/{}", options.seed, scenario.name()));
     let mut runner = TestRunner::new_with_rng(config, rng(seed));
     let strategy = vendor.strategy(scenario);
     let state = RefCell::new(ScenarioState::default());
@@ -694,6 +808,7 @@ fn run_scenario(
         let mut session = session_cell.borrow_mut();
         session.emit(&Event::Case {
             vendor: name.clone(),
+            revision: revision.clone(),
             scenario,
             shrinking,
             reported: executed.calls.iter().map(report::reported_word).collect(),
@@ -704,7 +819,7 @@ fn run_scenario(
             let mut tallies = tallies_cell.borrow_mut();
             for (id, verdict) in &executed.verdicts.0 {
                 let Some(prop) = p::by_id(id) else { continue };
-                let t = tallies.entry((name.clone(), prop.id)).or_default();
+                let t = tallies.entry((key.clone(), prop.id)).or_default();
                 match verdict {
                     Verdict::Pass => t.pass += 1,
                     Verdict::Fail { .. } => t.fail += 1,
@@ -732,7 +847,7 @@ fn run_scenario(
                     let first_failures = st.first.as_ref().map(|f| f.verdicts.failed()).unwrap_or_default();
                     let new = id != target && !known.contains(&id) && !first_failures.contains(&id);
                     if new && !st.side.iter().any(|(s, _)| *s == id) {
-                        tallies_cell.borrow_mut().entry((name.clone(), id)).or_default().fail += 1;
+                        tallies_cell.borrow_mut().entry((key.clone(), id)).or_default().fail += 1;
                         st.side.push((id, executed.clone()));
                     }
                 }
@@ -754,7 +869,7 @@ fn run_scenario(
         Ok(()) => return Ok(Vec::new()),
         Err(TestError::Fail(_, minimal)) => minimal,
         Err(TestError::Abort(reason)) => {
-            return Err(RunError::Usage(format!("{name}/{}: generation gave up: {reason}", scenario.name())));
+            return Err(RunError::Usage(format!("{key}/{}: generation gave up: {reason}", scenario.name())));
         }
     };
     let (Some(target), Some(first)) = (st.target, st.first.take()) else { return Ok(Vec::new()) };
@@ -785,7 +900,8 @@ fn run_scenario(
     Ok(failures)
 }
 
-/// Runs one saved case again (`vendor-conformance replay`).
+/// Runs one saved case again (`vendor-conformance replay`), on the revision it was found on
+/// (`options.revisions` is not used).
 pub fn replay(
     client: Client,
     file: &report::ReplayFile,
@@ -793,8 +909,11 @@ pub fn replay(
     events: &mut dyn FnMut(&Event),
 ) -> Result<(Executed, Option<Failure>, Implementation), RunError> {
     let specs = load_specs(options.specs.as_deref())?;
-    let vendor = PreparedVendor::new(&specs, &file.vendor)?;
-    let mut session = Session::open(&specs, client, options.clone(), events)?;
+    let vendor = PreparedVendor::at(&specs, &file.vendor, &file.revision)?;
+    let picks =
+        if file.revision == DEFAULT_REVISION { Vec::new() } else { vec![(file.vendor.clone(), file.revision.clone())] };
+    let mock = start_mock(&specs, &options, &picks)?;
+    let mut session = Session::open(mock, client, options.clone(), events)?;
     let implementation = session.ready.as_ref().map(|r| r.implementation.clone());
     let executed = session.execute(&vendor, &file.case)?;
     let failure = match executed.verdicts.get(&file.property) {

@@ -57,6 +57,9 @@ pub struct CreateOp {
     pub unique: Vec<UniqueRule>,
     /// Where the success answer carries the id (`data.id`, `createdMembers[]._id`).
     pub reported_id: Option<String>,
+    /// The body field that turns a create into an update (`x-mock.update_by.field`, SmartLead
+    /// 2026-03's `id`): the generator leaves it out of create inputs.
+    pub update_key: Option<String>,
     /// The request body's JSON Schema.
     pub schema: Value,
     /// The documentation's example body, when the spec has one.
@@ -81,6 +84,8 @@ pub struct TenantLookup {
 #[derive(Debug, Clone)]
 pub struct VendorModel {
     pub name: String,
+    /// The contract revision the document describes (`x-mock.revision`; `default` without one).
+    pub revision: String,
     pub title: String,
     pub credentials: Vec<CredentialPart>,
     pub reject_prefixes: Vec<String>,
@@ -150,6 +155,7 @@ impl VendorModel {
                             bulk: x.get("bulk").and_then(Value::as_bool).unwrap_or(false),
                             unique,
                             reported_id: x.get("reported_id").and_then(Value::as_str).map(str::to_owned),
+                            update_key: x.pointer("/update_by/field").and_then(Value::as_str).map(str::to_owned),
                             schema,
                             example,
                             auth: parts,
@@ -184,8 +190,10 @@ impl VendorModel {
             0 => return Err(err("no operation has `x-mock.action: create`".into())),
             n => return Err(err(format!("{n} operations have `x-mock.action: create`; the suite drives one"))),
         };
+        let revision = ext.get("revision").and_then(Value::as_str).unwrap_or(vendor_mock::DEFAULT_REVISION).to_owned();
         let model = Self {
             name: vendor.to_owned(),
+            revision,
             title,
             credentials: auth.credentials,
             reject_prefixes: auth.reject_prefixes,
@@ -201,6 +209,12 @@ impl VendorModel {
             }
         }
         Ok(model)
+    }
+
+    /// How reports name this vendor at this revision: `smartlead` for the default revision,
+    /// `smartlead@2026-03` for another (the repository's convention, as in `snapshots/`).
+    pub fn target(&self) -> String {
+        target_name(&self.name, &self.revision)
     }
 
     /// The parts the create operation needs, in spec order.
@@ -244,6 +258,11 @@ impl VendorModel {
             None => Vec::new(),
         }
     }
+}
+
+/// `vendor` for the default revision, `vendor@revision` for another.
+pub fn target_name(vendor: &str, revision: &str) -> String {
+    if revision == vendor_mock::DEFAULT_REVISION { vendor.to_owned() } else { format!("{vendor}@{revision}") }
 }
 
 fn authed_request(
