@@ -351,36 +351,9 @@ fn find_placeholder(v: &Value, name: &str) -> Option<Vec<String>> {
     }
 }
 
-/// The values at a path such as `data.id` or `createdMembers[]._id`, with concrete paths
-/// (`createdMembers[1]._id`).
-pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
-    let mut found = vec![(String::new(), value)];
-    for segment in path.split('.') {
-        let (name, each) = match segment.strip_suffix("[]") {
-            Some(name) => (name, true),
-            None => (segment, false),
-        };
-        let mut next = Vec::new();
-        for (prefix, v) in found {
-            let child = if name.is_empty() { Some(v) } else { v.get(name) };
-            let Some(child) = child else { continue };
-            let at = match (prefix.is_empty(), name.is_empty()) {
-                (_, true) => prefix.clone(),
-                (true, false) => name.to_owned(),
-                (false, false) => format!("{prefix}.{name}"),
-            };
-            match (each, child) {
-                (true, Value::Array(items)) => {
-                    next.extend(items.iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
-                }
-                (true, _) => {}
-                (false, child) => next.push((at, child)),
-            }
-        }
-        found = next;
-    }
-    found
-}
+/// The values at a spec path (`data.id`, `createdMembers[]._id`, `[].email`): the mock's own
+/// path walker, so the suite reads paths exactly as the mock does.
+pub use vendor_mock::values_at;
 
 #[cfg(test)]
 mod tests {

@@ -374,8 +374,14 @@ pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
         };
         let mut next = Vec::new();
         for (prefix, v) in found {
-            let Some(child) = v.get(name) else { continue };
-            let at = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
+            // An empty name (`[].email`) is the value itself: a bulk body's root array.
+            let child = if name.is_empty() { Some(v) } else { v.get(name) };
+            let Some(child) = child else { continue };
+            let at = match (prefix.is_empty(), name.is_empty()) {
+                (_, true) => prefix.clone(),
+                (true, false) => name.to_owned(),
+                (false, false) => format!("{prefix}.{name}"),
+            };
             match (each, child) {
                 (true, Value::Array(items)) => {
                     next.extend(items.iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
@@ -526,6 +532,9 @@ mod tests {
         assert_eq!(got, vec![("users[0].email".into(), json!("a")), ("users[1].email".into(), json!("b"))]);
         assert_eq!(values_at(&v, "email")[0].0, "email");
         assert!(values_at(&v, "nothing.here").is_empty());
+        let bulk = json!([{"email": "a"}, {"email": "b"}]);
+        let got: Vec<_> = values_at(&bulk, "[].email").into_iter().map(|(p, v)| (p, v.clone())).collect();
+        assert_eq!(got, vec![("[0].email".into(), json!("a")), ("[1].email".into(), json!("b"))]);
     }
 
     #[test]
