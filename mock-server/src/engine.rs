@@ -256,9 +256,10 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     span.in_scope(|| {
         tracing::info!(method = %parts.method, path = parts.uri.path(), status = answer.status.as_u16(), outcome = outcome.label(), "answered");
     });
+    let now = chrono::Utc::now();
     let mut entry = Entry {
         seq: 0,
-        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         vendor: vendor.as_ref().map(|v| v.name.clone()),
         operation,
         method: parts.method.to_string(),
@@ -266,7 +267,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         query: parts.uri.query().map(str::to_owned),
         version: format!("{:?}", parts.version),
         headers: headers_as_sent(&parts.headers, raw_names.as_deref()),
-        header_case,
+        header_case: header_case.to_owned(),
         body: String::from_utf8_lossy(&served.bytes).into_owned(),
         status: if answer.shape == Shape::Nothing { 0 } else { answer.status.as_u16() },
         response: answer.body.clone(),
@@ -276,7 +277,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     if !mock.config.journal_secrets {
         crate::journal::mask_request(&mut entry, vendor.as_deref());
     }
-    mock.journal.record(entry, &carried);
+    mock.journal.record(entry, &carried, now.timestamp_millis());
     answer.into_response()
 }
 

@@ -3,13 +3,13 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::state::Clash;
 
 /// Why a request got the answer it got: one per request, so a mismatch is diagnosed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Outcome {
@@ -51,7 +51,7 @@ pub enum Outcome {
 }
 
 /// One schema violation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// Dotted path of the field (`client_users[0].email`; the entry index first in a bulk body).
     pub field: String,
@@ -89,7 +89,7 @@ impl Outcome {
 }
 
 /// One journalled request and its answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     /// Position in the journal since start (never reused).
     pub seq: u64,
@@ -108,7 +108,7 @@ pub struct Entry {
     pub headers: Vec<(String, String)>,
     /// `raw`: names as sent; `lowercase`: HTTP/2 (lowercase by protocol); `unavailable`: the
     /// raw head could not be matched, names are lowercase.
-    pub header_case: &'static str,
+    pub header_case: String,
     /// The body as text (lossy UTF-8).
     pub body: String,
     pub status: u16,
@@ -133,11 +133,24 @@ struct Ring {
 /// An entry and what filters need that the entry does not show as is.
 #[derive(Debug)]
 struct Slot {
-    entry: Entry,
+    /// The whole entry as compact JSON: one allocation instead of dozens of small ones and a
+    /// `Value` tree, so that a full journal stays small. Parsed back when read.
+    json: Box<str>,
+    seq: u64,
+    vendor: Option<Box<str>>,
+    status: u16,
+    outcome: &'static str,
     /// Hashes of the credential values the request carried (values themselves are not kept).
     credentials: Vec<u64>,
     /// `entry.at` in Unix milliseconds.
     at_ms: i64,
+}
+
+impl Slot {
+    /// The whole entry, parsed back (it was serialized by `record`, so it parses).
+    fn entry(&self) -> Entry {
+        serde_json::from_str(&self.json).expect("journal entries round-trip through JSON")
+    }
 }
 
 /// Which entries to list (`GET /__admin/requests`); every given criterion must hold.
@@ -171,14 +184,14 @@ pub(crate) enum Since {
 
 impl Filter {
     fn matches(&self, slot: &Slot) -> bool {
-        let e = &slot.entry;
-        self.vendor.as_ref().is_none_or(|v| e.vendor.as_ref() == Some(v))
+        let e = slot;
+        self.vendor.as_ref().is_none_or(|v| e.vendor.as_deref() == Some(v.as_str()))
             && self.credential.is_none_or(|c| slot.credentials.contains(&c))
             && self.status.is_none_or(|s| match s {
                 StatusFilter::Exact(code) => e.status == code,
                 StatusFilter::Class(class) => e.status / 100 == class,
             })
-            && self.outcome.as_deref().is_none_or(|o| e.outcome.label() == o)
+            && self.outcome.as_deref().is_none_or(|o| e.outcome == o)
             && self.since.is_none_or(|s| match s {
                 Since::Seq(seq) => e.seq > seq,
                 Since::Time(ms) => slot.at_ms >= ms,
@@ -201,9 +214,9 @@ impl Journal {
     }
 
     /// Appends an entry (its `seq` is assigned here), dropping the oldest when full.
-    pub(crate) fn record(&self, mut entry: Entry, credentials: &[String]) {
-        let at_ms = chrono::DateTime::parse_from_rfc3339(&entry.at).map_or(0, |t| t.timestamp_millis());
+    pub(crate) fn record(&self, mut entry: Entry, credentials: &[String], at_ms: i64) {
         let credentials = credentials.iter().map(|c| credential_hash(c)).collect();
+
         let mut ring = self.lock();
         if ring.capacity == 0 {
             return;
@@ -213,11 +226,20 @@ impl Journal {
         if ring.slots.len() == ring.capacity {
             ring.slots.pop_front();
         }
-        ring.slots.push_back(Slot { entry, credentials, at_ms });
+        let slot = Slot {
+            json: serde_json::to_string(&entry).unwrap_or_default().into_boxed_str(),
+            seq: entry.seq,
+            vendor: entry.vendor.map(String::into_boxed_str),
+            status: entry.status,
+            outcome: entry.outcome.label(),
+            credentials,
+            at_ms,
+        };
+        ring.slots.push_back(slot);
     }
 
     pub(crate) fn entries(&self) -> Vec<Entry> {
-        self.lock().slots.iter().map(|s| s.entry.clone()).collect()
+        self.lock().slots.iter().map(Slot::entry).collect()
     }
 
     /// The matching entries, oldest first.
@@ -227,14 +249,14 @@ impl Journal {
         if let Some(limit) = filter.limit {
             found.truncate(limit);
         }
-        found.iter().rev().map(|s| s.entry.clone()).collect()
+        found.iter().rev().map(|s| s.entry()).collect()
     }
 
     /// Drops a vendor's entries, or (with `credential`) only those that carried that value.
     pub(crate) fn forget(&self, vendor: &str, credential: Option<&str>) {
         let hash = credential.map(credential_hash);
         self.lock().slots.retain(|s| {
-            let vendor_matches = s.entry.vendor.as_deref() == Some(vendor);
+            let vendor_matches = s.vendor.as_deref() == Some(vendor);
             !(vendor_matches && hash.is_none_or(|h| s.credentials.contains(&h)))
         });
     }
@@ -355,7 +377,7 @@ mod tests {
             query: query.map(str::to_owned),
             version: "HTTP/1.1".into(),
             headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
-            header_case: "raw",
+            header_case: "raw".into(),
             body: body.into(),
             status: 200,
             response: Value::Null,
@@ -395,7 +417,7 @@ mod tests {
     fn the_ring_keeps_the_newest_entries_with_increasing_seq() {
         let journal = Journal::new(3);
         for _ in 0..10 {
-            journal.record(entry(&[], None, ""), &[]);
+            journal.record(entry(&[], None, ""), &[], 0);
         }
         let seqs: Vec<u64> = journal.entries().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [8, 9, 10]);
