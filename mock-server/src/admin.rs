@@ -215,7 +215,7 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Failure> {
 /// `GET /__admin/requests` with its filters.
 fn list_requests(mock: &Mock, query: &str) -> Handled {
     let filter = parse_filter(query).map_err(|m| fail(StatusCode::BAD_REQUEST, m))?;
-    Ok(ok(json!({ "requests": mock.journal.query(&filter) })))
+    Ok(ok(json!({ "requests": mock.journal_query(&filter) })))
 }
 
 /// The journal filter of a query string; unknown parameters are refused (a typo would

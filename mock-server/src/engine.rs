@@ -36,6 +36,8 @@ pub struct Config {
     pub body_timeout: Duration,
     /// How long a client may take to send a request head.
     pub header_timeout: Duration,
+    /// How long a connection may stay silent (no byte read or written) before it is closed.
+    pub idle_timeout: Duration,
     /// How many requests the journal keeps (the oldest go first).
     pub journal_size: usize,
     /// Keep secrets (credentials, passwords, tokens) readable in the journal and in the admin
@@ -58,6 +60,7 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             body_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             journal_size: 10_000,
             journal_secrets: false,
             rate_limits: false,
@@ -121,9 +124,27 @@ impl Mock {
         &self.config
     }
 
-    /// The journalled requests, oldest first.
+    /// The journalled requests, oldest first (secrets masked unless `journal_secrets`).
     pub fn journal(&self) -> Vec<Entry> {
-        self.journal.entries()
+        self.shown(self.journal.entries())
+    }
+
+    /// The journal entries matching a filter, as the admin API shows them.
+    pub(crate) fn journal_query(&self, filter: &crate::journal::Filter) -> Vec<Entry> {
+        self.shown(self.journal.query(filter))
+    }
+
+    /// Masks the secrets entries carry, unless `journal_secrets`: done when the journal is read
+    /// rather than on every request, which keeps the hot path short.
+    fn shown(&self, mut entries: Vec<Entry>) -> Vec<Entry> {
+        if !self.config.journal_secrets {
+            let specs = self.current_specs();
+            for entry in &mut entries {
+                let vendor = entry.vendor.as_deref().and_then(|v| specs.vendor(v));
+                crate::journal::mask_request(entry, vendor.map(|v| &**v));
+            }
+        }
+        entries
     }
 
     /// Empties the journal.
@@ -257,7 +278,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         tracing::info!(method = %parts.method, path = parts.uri.path(), status = answer.status.as_u16(), outcome = outcome.label(), "answered");
     });
     let now = chrono::Utc::now();
-    let mut entry = Entry {
+    let entry = Entry {
         seq: 0,
         at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         vendor: vendor.as_ref().map(|v| v.name.clone()),
@@ -274,9 +295,6 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         outcome,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     };
-    if !mock.config.journal_secrets {
-        crate::journal::mask_request(&mut entry, vendor.as_deref());
-    }
     mock.journal.record(entry, &carried, now.timestamp_millis());
     answer.into_response()
 }
@@ -643,6 +661,9 @@ fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, Rejection> {
 
 fn validate(op: &Operation, body: &Value) -> Result<(), Rejection> {
     let Some(validator) = &op.validator else { return Ok(()) };
+    if validator.is_valid(body) {
+        return Ok(());
+    }
     let violations: Vec<Violation> = validator.iter_errors(body).map(|e| violation(&e)).collect();
     if violations.is_empty() { Ok(()) } else { Err(Rejection::Invalid(violations)) }
 }

@@ -4,6 +4,7 @@
 //! matching requests (or until cleared), each time with `probability`. Connection-level effects
 //! (reset, empty reply) go through [`ConnControl`], which the server's stream wrapper obeys.
 
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -206,17 +207,27 @@ impl ConnControl {
 }
 
 /// A TCP stream whose writes fail once its [`ConnControl`] is flipped, so that hyper drops the
-/// connection without writing the answer.
+/// connection without writing the answer; and whose reads fail once nothing has been read or
+/// written for `idle` (hyper's header time-out only starts with a request's first byte, so an
+/// idle keep-alive connection would otherwise stay open for ever).
 #[derive(Debug)]
 pub(crate) struct Breakable {
     inner: TcpStream,
     control: Arc<ConnControl>,
+    idle: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Breakable {
-    pub(crate) fn new(inner: TcpStream) -> (Self, Arc<ConnControl>) {
+    pub(crate) fn new(inner: TcpStream, idle: Duration) -> (Self, Arc<ConnControl>) {
         let control = Arc::new(ConnControl::default());
-        (Self { inner, control: Arc::clone(&control) }, control)
+        let deadline = Box::pin(tokio::time::sleep(idle));
+        (Self { inner, control: Arc::clone(&control), idle, deadline }, control)
+    }
+
+    fn active(&mut self) {
+        let next = tokio::time::Instant::now() + self.idle;
+        self.deadline.as_mut().reset(next);
     }
 
     fn broken(&self) -> Option<io::Error> {
@@ -235,7 +246,17 @@ impl Breakable {
 
 impl AsyncRead for Breakable {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                self.active();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending if self.deadline.as_mut().poll(cx).is_ready() => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "connection idle for too long")))
+            }
+            other => other,
+        }
     }
 }
 
@@ -244,6 +265,7 @@ impl AsyncWrite for Breakable {
         if let Some(e) = self.broken() {
             return Poll::Ready(Err(e));
         }
+        self.active();
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 

@@ -90,6 +90,9 @@ struct ServeArgs {
     /// Seconds a client may take to send a request head, and then its body.
     #[arg(long, env = "VENDOR_MOCK_CLIENT_TIMEOUT", default_value_t = 10)]
     client_timeout: u64,
+    /// Seconds a connection may stay silent (keep-alive with no request) before it is closed.
+    #[arg(long, env = "VENDOR_MOCK_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
     /// Requests kept in the journal.
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     journal_size: usize,
@@ -184,6 +187,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_limit: args.body_limit,
         body_timeout: Duration::from_secs(args.client_timeout),
         header_timeout: Duration::from_secs(args.client_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
         journal_size: args.journal_size,
         journal_secrets: args.journal_secrets,
         rate_limits: args.rate_limits,
@@ -203,7 +207,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let addr: SocketAddr = format!("{}:{}", args.host, args.port)
             .parse()
             .with_context(|| format!("`{}` is not an IP address", args.host))?;
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         let chosen = specs.with_revisions(&args.revision)?;
         let names = chosen
@@ -241,6 +245,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         say!("vendor-mock stopped");
         Ok(())
     })
+}
+
+/// Binds with a deep accept backlog: a CI job opening a thousand connections at once must not
+/// see resets (tokio's default backlog is 1,024).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 async fn shutdown_signal() {

@@ -60,7 +60,7 @@ pub async fn run(listener: TcpListener, mock: Arc<Mock>, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let (breakable, control) = Breakable::new(tcp);
+        let (breakable, control) = Breakable::new(tcp, mock.config.idle_timeout);
         let (stream, heads) = rawhead::record(breakable);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {

@@ -157,6 +157,27 @@ async fn invalid_or_overlong_utf8_in_a_body_gets_the_vendors_400_and_the_next_re
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not() {
+    let config = Config { idle_timeout: Duration::from_millis(400), ..Config::default() };
+    let server = serve(embedded(), config).await;
+    let started = tokio::time::Instant::now();
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    let mut busy = TcpStream::connect(server.addr).await.expect("connect");
+    // The busy one sends a request every 150 ms: never silent for 400 ms.
+    for _ in 0..5 {
+        busy.write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        let mut answer = [0_u8; 512];
+        let n = tokio::time::timeout(SAFETY, busy.read(&mut answer)).await.expect("answered").expect("read");
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "the busy connection is still served");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let mut byte = [0_u8; 1];
+    let closed = tokio::time::timeout(SAFETY, silent.read(&mut byte)).await.expect("closed within the safety bound");
+    assert!(matches!(closed, Ok(0) | Err(_)), "the silent connection was closed, not answered: {closed:?}");
+    assert!(started.elapsed() >= Duration::from_millis(400), "not before the idle time-out");
+}
+
 mod hostile {
     //! Random and hostile clients against a real server on loopback (`vendor_mock::run`), each
     //! bounded by a limit or a time-out with a clear answer, while the server keeps serving others:
