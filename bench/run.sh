@@ -180,34 +180,13 @@ row "Peak memory after the throughput runs (VmHWM; every create stored)" "$(mib 
 # ------------------------------------------------------------------------ conformance suite speed
 say "conformance suite speed"
 CONF_RESULT=""
-if cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; m=json.load(sys.stdin); sys.exit(0 if any(t["name"]=="vendor-conformance" for p in m["packages"] for t in p["targets"]) else 1)'; then
-  CONF="$TARGET_DIR/release/vendor-conformance"
-  help=""
-  if cargo build --release -p conformance --bin vendor-conformance >&2; then help=$("$CONF" run --help 2>&1 || true); fi
-  if [ -z "$help" ]; then
-    CONF_RESULT="skipped: \`vendor-conformance\` does not build in this checkout"
-  elif echo "$help" | grep -q -- '--cases' && echo "$help" | grep -q 'builtin:rust'; then
-    t0=$(date +%s%N)
-    status=0
-    out=$("$CONF" run --vendor all --client builtin:rust --cases "$BENCH_CONFORMANCE_CASES" --no-progress 2>&1) || status=$?
-    t1=$(date +%s%N)
-    echo "$out" >"$WORK/conformance.log"
-    if [ "$status" != 0 ]; then
-      echo "$out" | tail -20 >&2
-      CONF_RESULT="**failed**: \`vendor-conformance run --client builtin:rust\` exited $status"
-      MISSED=1
-    else
-      # The suite's own count ("N passed, M failed") if it prints one; else cases x vendors.
-      total=$(echo "$out" | sed -n 's/.*\b\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1 \2/p' | tail -1 | awk '{print $1 + $2}')
-      [ -n "$total" ] || total=$((BENCH_CONFORMANCE_CASES * ${#VENDORS[@]}))
-      CONF_RESULT=$(awk -v n="$total" -v ns="$((t1 - t0))" 'BEGIN {printf "**%.0f cases/s** (%d cases in %.2f s, `run --vendor all --client builtin:rust`)", n / (ns / 1e9), n, ns / 1e9}')
-    fi
-  else
-    CONF_RESULT="skipped: \`vendor-conformance run --client\` has no \`builtin:rust\` (in-process Rust) client yet"
-  fi
+# The in-process Rust reference client through the library (tests/examples/conformance_speed.rs).
+if out=$(cargo run --quiet --release -p e2e --example conformance_speed -- "$BENCH_CONFORMANCE_CASES" 2>"$WORK/conformance.log"); then
+  CONF_RESULT=$(echo "$out" | sed -n 's/^CONFORMANCE cases=\([0-9]*\) seconds=\([0-9.]*\) cases_per_second=\([0-9]*\).*/**\3 cases\/s** (\1 cases in \2 s, every vendor and scenario)/p')
 else
-  CONF_RESULT="skipped: no \`vendor-conformance\` binary in this checkout yet"
+  tail -20 "$WORK/conformance.log" >&2
+  CONF_RESULT="**failed**: the reference client did not pass (see above)"
+  MISSED=1
 fi
 say "conformance: $CONF_RESULT"
 row "Conformance suite, in-process Rust client" "$CONF_RESULT" "—" "—"
