@@ -8,7 +8,6 @@
 //! Prints one line: `CONFORMANCE cases=N seconds=S cases_per_second=R failures=F`.
 
 #[path = "../clients/rust/reference_client.rs"]
-#[allow(dead_code)]
 mod reference_client;
 
 use conformance::{Client, RunOptions, VendorSelection, run};
