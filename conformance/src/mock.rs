@@ -178,6 +178,8 @@ impl MockAccess for InProcessMock {
 pub struct HttpMock {
     url: String,
     client: reqwest::blocking::Client,
+    /// Vendor → revision served (from `GET /__admin/health`).
+    revisions: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,9 +201,19 @@ impl HttpMock {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| MockError::Admin { url: url.clone(), message: e.to_string() })?;
-        let this = Self { url, client };
-        this.call(reqwest::Method::GET, "/__admin/health", None)?;
+        let mut this = Self { url, client, revisions: Default::default() };
+        let health = this.call(reqwest::Method::GET, "/__admin/health", None)?;
+        this.revisions = health
+            .get("revisions")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(v, r)| Some((v.clone(), r.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
         Ok(this)
+    }
+
+    /// The revision the mock serves for each vendor, as its health answer says.
+    pub fn served_revisions(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.revisions
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, MockError> {

@@ -171,7 +171,29 @@ pub fn start_mock(
 ) -> Result<Box<dyn MockAccess>, RunError> {
     match &options.mock_url {
         Some(_) if !picks.is_empty() => Err(RunError::Usage(external_revision_message(picks))),
-        Some(url) => Ok(Box::new(HttpMock::connect(url)?)),
+        Some(url) => {
+            let mock = HttpMock::connect(url)?;
+            // The suite reads the default documents: refuse a mock serving another revision for a
+            // vendor this run checks, rather than judge it against the wrong contract.
+            let selected = |v: &str| match &options.vendors {
+                VendorSelection::All => true,
+                VendorSelection::Named(names) => names.iter().any(|n| n == v),
+            };
+            let other: Vec<String> = mock
+                .served_revisions()
+                .iter()
+                .filter(|(v, r)| selected(v) && r.as_str() != vendor_mock::DEFAULT_REVISION)
+                .map(|(v, r)| format!("{v}@{r}"))
+                .collect();
+            if !other.is_empty() {
+                return Err(RunError::Usage(format!(
+                    "--mock-url: the mock at {url} serves {}, but the suite checks an external mock against the \
+                     default revisions only; start it without --revision, or drop --mock-url and pass --revision",
+                    other.join(", ")
+                )));
+            }
+            Ok(Box::new(mock))
+        }
         None => Ok(Box::new(InProcessMock::start_with(specs.clone(), options.seed, picks.to_vec())?)),
     }
 }
@@ -179,8 +201,7 @@ pub fn start_mock(
 fn external_revision_message(picks: &[(String, String)]) -> String {
     let named: Vec<String> = picks.iter().map(|(v, r)| format!("{v}@{r}")).collect();
     format!(
-        "--mock-url: only the default revisions can be checked against an external mock, not {}: its admin API \
-         does not say which revision it serves, so the suite could not read the same spec as the mock; \
+        "--mock-url: only the default revisions can be checked against an external mock, not {}; \
          drop --mock-url (the in-process mock serves any revision) or drop --revision",
         named.join(", ")
     )

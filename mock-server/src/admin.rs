@@ -3,7 +3,7 @@
 //!
 //! | Route | Does |
 //! | --- | --- |
-//! | `GET /__admin/health` | `200 {"status":"ok"}` once the server answers |
+//! | `GET /__admin/health` | `200 {"status":"ok","revisions":{vendor: revision}}` once the server answers |
 //! | `GET /__admin/requests` | the journal, newest last; filters `vendor`, `credential`, `status` (`429` or `4xx`), `outcome`, `since` (a `seq`: newer entries; or an RFC 3339 time: entries at or after it), `limit` (the newest N) |
 //! | `DELETE /__admin/requests` | empties the journal |
 //! | `GET /__admin/state`, `GET /__admin/state/{vendor}` | the records that exist |
@@ -75,7 +75,18 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
 
     let query = parts.uri.query().unwrap_or_default();
     let result = match (segments.as_slice(), &method) {
-        (["health"], &Method::GET) => Ok(ok(json!({"status": "ok"}))),
+        (["health"], &Method::GET) => {
+            let specs = mock.current_specs();
+            let revisions: serde_json::Map<String, Value> = specs
+                .vendor_names()
+                .into_iter()
+                .map(|v| {
+                    let revision = specs.served_revision(&v).unwrap_or(crate::spec::DEFAULT_REVISION).to_owned();
+                    (v, Value::String(revision))
+                })
+                .collect();
+            Ok(ok(json!({"status": "ok", "revisions": revisions})))
+        }
         (["requests"], &Method::GET) => list_requests(&mock, query),
         (["requests"], &Method::DELETE) => {
             mock.clear_journal();

@@ -19,12 +19,17 @@ fn seqs(entries: &[Value]) -> Vec<u64> {
 }
 
 #[tokio::test]
-async fn health_answers_ok_in_json() {
+async fn health_answers_ok_in_json_with_the_revision_served_for_each_vendor() {
     let server = MockServer::start().await;
     let health = admin(&server, "GET", "/health", None).await;
     assert_eq!(health.status, 200);
-    assert_eq!(health.json, json!({"status": "ok"}));
+    let defaults =
+        json!({"agencyhandy": "default", "cellcast": "default", "smartlead": "default", "voiceaiwrapper": "default"});
+    assert_eq!(health.json, json!({"status": "ok", "revisions": defaults}));
     assert_eq!(health.header("cache-control").as_deref(), Some("no-store"));
+    let revised = MockServer::builder().revision("agencyhandy", "2026-07").start().await;
+    let health = admin(&revised, "GET", "/health", None).await;
+    assert_eq!(health.json["revisions"]["agencyhandy"], "2026-07");
 }
 
 #[tokio::test]

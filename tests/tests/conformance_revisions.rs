@@ -255,6 +255,19 @@ fn an_external_mock_is_only_checked_on_the_default_revisions() {
 }
 
 #[test]
+fn an_external_mock_serving_another_revision_of_a_checked_vendor_is_refused_before_anything_runs() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let server = runtime.block_on(vendor_mock::MockServer::builder().revision("agencyhandy", "2026-07").start());
+    let base = ["run", "--client", &python_reference(), "--cases", "2", "--mock-url"];
+    let (code, out, err) = cli(&[&base[..], &[server.uri().as_str(), "--vendor", "agencyhandy"]].concat());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("serves agencyhandy@2026-07"), "{err}");
+    assert!(server.journal().is_empty(), "nothing was sent to the external mock");
+    let (code, out, err) = cli(&[&base[..], &[server.uri().as_str(), "--vendor", "smartlead"]].concat());
+    assert_eq!(code, 0, "a vendor the mock serves on its default revision is checked: {out}{err}");
+}
+
+#[test]
 fn junit_suites_and_ndjson_events_name_the_revision_and_the_cli_prints_the_revision_matrix() {
     let dir = tempdir();
     let junit = dir.path().join("report.xml");
