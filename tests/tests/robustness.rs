@@ -489,6 +489,20 @@ mod hostile {
         }
     }
 
+    /// A property-test check: the answer is JSON and its status is one of the vendor's.
+    fn vendor_shaped(v: &Vendor, answer: &Answer) -> Result<(), TestCaseError> {
+        prop_assert!(answer.is_json(), "{}: not a JSON answer: {} {}", v.name, answer.status, answer.text());
+        prop_assert!(
+            v.statuses.contains(&answer.status),
+            "{}: {} is none of the vendor's statuses {:?}: {}",
+            v.name,
+            answer.status,
+            v.statuses,
+            answer.text()
+        );
+        Ok(())
+    }
+
     /// Parses one whole response (head and Content-Length body) from the start of `bytes`.
     fn parse(bytes: &[u8]) -> Option<(Answer, usize)> {
         let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -632,22 +646,7 @@ mod hostile {
                 .run(&strategy, |(body, content_type)| {
                     let extra = [("Content-Type".to_owned(), content_type)];
                     let answer = exchange(served.addr, &raw(&v, &v.method, &v.path, &creds, &extra, Some(&body)));
-                    prop_assert!(
-                        answer.is_json(),
-                        "{}: not a JSON answer: {} {}",
-                        v.name,
-                        answer.status,
-                        answer.text()
-                    );
-                    prop_assert!(
-                        v.statuses.contains(&answer.status),
-                        "{}: {} is none of the vendor's statuses {:?}: {}",
-                        v.name,
-                        answer.status,
-                        v.statuses,
-                        answer.text()
-                    );
-                    Ok(())
+                    vendor_shaped(&v, &answer)
                 })
                 .unwrap_or_else(|e| panic!("{}: {e}", v.name));
         }
@@ -692,22 +691,7 @@ mod hostile {
             runner(32)
                 .run(&strategy, |(creds, headers)| {
                     let answer = exchange(served.addr, &raw(&v, &v.method, &v.path, &creds, &headers, Some(&body)));
-                    prop_assert!(
-                        answer.is_json(),
-                        "{}: not a JSON answer: {} {}",
-                        v.name,
-                        answer.status,
-                        answer.text()
-                    );
-                    prop_assert!(
-                        v.statuses.contains(&answer.status),
-                        "{}: {} is none of the vendor's statuses {:?}: {}",
-                        v.name,
-                        answer.status,
-                        v.statuses,
-                        answer.text()
-                    );
-                    Ok(())
+                    vendor_shaped(&v, &answer)
                 })
                 .unwrap_or_else(|e| panic!("{}: {e}", v.name));
         }
