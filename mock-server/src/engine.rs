@@ -16,7 +16,7 @@ use crate::admin::seed::{SeedBatch, SeedData, SeedError};
 use crate::auth::{self, CredentialList, HeaderCase};
 use crate::error::{Answer, Rejection, Shape, clash_context};
 use crate::fault::{ConnControl, Effect, Fault, Faults, RateLimiter, Verdict};
-use crate::journal::{Entry, Journal, Outcome, Violation};
+use crate::journal::{Entry, Journal, Outcome, Recorded, Texts, Violation, credential_hash};
 use crate::rawhead::RawHeads;
 use crate::spec::{Action, Operation, Specs, Template, Vendor};
 use crate::state::{Clash, Created, Determinism, IdSource, Store, Updated};
@@ -246,7 +246,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let (raw_names, header_case) = raw_header_names(&parts);
     let specs = mock.current_specs();
     let routed = route(&specs, &parts.method, parts.uri.path());
-    let operation = routed.as_ref().ok().map(|(_, op)| op.id.clone());
+    let routed_op = routed.as_ref().ok().map(|(_, op)| op.id.as_str());
     let vendor = match &routed {
         Ok((v, _)) | Err((Some(v), _)) => Some(Arc::clone(v)),
         Err((None, _)) => None,
@@ -277,25 +277,23 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     span.in_scope(|| {
         tracing::info!(method = %parts.method, path = parts.uri.path(), status = answer.status.as_u16(), outcome = outcome.label(), "answered");
     });
-    let now = chrono::Utc::now();
-    let entry = Entry {
+    let mut texts = Texts::new(parts.uri.path(), parts.uri.query(), raw_names.as_ref().map_or(parts.headers.len(), Vec::len));
+    headers_as_sent(&parts.headers, raw_names.as_deref(), &mut texts);
+    let recorded = Recorded {
         seq: 0,
-        at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        vendor: vendor.as_ref().map(|v| v.name.clone()),
-        operation,
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        version: format!("{:?}", parts.version),
-        headers: headers_as_sent(&parts.headers, raw_names.as_deref()),
-        header_case: header_case.to_owned(),
-        body: String::from_utf8_lossy(&served.bytes).into_owned(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        vendor: vendor.as_ref().map(|v| v.name.as_str().into()),
+        operation: routed_op.map(Into::into),
+        method: parts.method,
+        version: parts.version,
+        header_case,
         status: if answer.shape == Shape::Nothing { 0 } else { answer.status.as_u16() },
-        response: answer.body.clone(),
         outcome,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        credentials: carried.iter().map(|c| credential_hash(c)).collect(),
+        texts: texts.finish(&served.bytes, &answer.body),
     };
-    mock.journal.record(entry, &carried, now.timestamp_millis());
+    mock.journal.record(recorded);
     answer.into_response()
 }
 
@@ -409,7 +407,7 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
                 .iter()
                 .map(|c| {
                     let t = vendor.errors.get(&c.error).expect("spec loading checks unique error templates");
-                    Answer::from_template(t, &json!({ "error": clash_context(c) })).body
+                    Answer::from_template(t, &json!({ "error": clash_context(c) })).body_value()
                 })
                 .collect();
             let outcome = Outcome::Bulk {
@@ -779,22 +777,19 @@ pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static 
 }
 
 /// Name/value pairs in wire order with wire case when known, else in the map's order.
-fn headers_as_sent(headers: &HeaderMap, raw: Option<&[String]>) -> Vec<(String, String)> {
-    let text = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+fn headers_as_sent(headers: &HeaderMap, raw: Option<&[String]>, texts: &mut Texts) {
     match raw {
         Some(names) => {
-            let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-            names
-                .iter()
-                .map(|name| {
-                    let lower = name.to_ascii_lowercase();
-                    let nth = seen.entry(lower.clone()).or_insert(0);
-                    let value = headers.get_all(lower.as_str()).iter().nth(*nth).map(text).unwrap_or_default();
-                    *nth += 1;
-                    (name.clone(), value)
-                })
-                .collect()
+            for (i, name) in names.iter().enumerate() {
+                // The value of the nth header of this name (names may repeat).
+                let nth = names[..i].iter().filter(|n| n.eq_ignore_ascii_case(name)).count();
+                let value = match http::HeaderName::from_bytes(name.as_bytes()) {
+                    Ok(key) => headers.get_all(key).iter().nth(nth).map_or(&b""[..], http::HeaderValue::as_bytes),
+                    Err(_) => b"",
+                };
+                texts.header(name.as_bytes(), value);
+            }
         }
-        None => headers.iter().map(|(n, v)| (n.as_str().to_owned(), text(v))).collect(),
+        None => headers.iter().for_each(|(n, v)| texts.header(n.as_str().as_bytes(), v.as_bytes())),
     }
 }

@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 use crate::journal::{Outcome, Violation};
 use crate::spec::{Template, Vendor};
 use crate::state::Clash;
-use crate::template::render;
 
 /// Why a request is refused; each variant names the vendor template that answers it.
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +130,8 @@ pub(crate) fn render_headers(
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Value,
+    /// The body as JSON text, serialized once: sent as is and kept as is by the journal.
+    pub(crate) body: bytes::Bytes,
     pub(crate) shape: Shape,
 }
 
@@ -149,16 +149,24 @@ pub(crate) enum Shape {
 
 impl Answer {
     pub(crate) fn json(status: StatusCode, body: Value) -> Self {
+        let body = serde_json::to_vec(&body).unwrap_or_default().into();
         Self { status, headers: Vec::new(), body, shape: Shape::Json }
     }
 
     pub(crate) fn from_template(template: &Template, context: &Value) -> Self {
+        let mut body = Vec::with_capacity(256);
+        template.compiled().render_into(context, &mut body);
         Self {
             shape: Shape::Json,
             status: StatusCode::from_u16(template.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers: render_headers(&template.headers, context),
-            body: render(&template.body, context),
+            body: body.into(),
         }
+    }
+
+    /// The body as a `Value` (for answers embedded in other answers).
+    pub(crate) fn body_value(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 
@@ -167,7 +175,7 @@ impl Answer {
 /// `Garbage` sends half the JSON followed by text that is not JSON.
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        let whole = bytes::Bytes::from(serde_json::to_vec(&self.body).unwrap_or_default());
+        let whole = self.body;
         let mut response = Response::new(axum::body::Body::empty());
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
@@ -178,14 +186,17 @@ impl IntoResponse for Answer {
             }
         }
         // Half of a JSON text, cut at a character boundary.
-        let mut half = whole.len() / 2;
-        while half > 0 && std::str::from_utf8(&whole[..half]).is_err() {
-            half -= 1;
-        }
+        let half = || {
+            let mut half = whole.len() / 2;
+            while half > 0 && std::str::from_utf8(&whole[..half]).is_err() {
+                half -= 1;
+            }
+            half
+        };
         let body = match self.shape {
             Shape::Json | Shape::Nothing => axum::body::Body::from(whole),
             Shape::Garbage => {
-                let mut garbage = whole[..half].to_vec();
+                let mut garbage = whole[..half()].to_vec();
                 garbage.extend_from_slice(b"<!-- malformed by a vendor-mock fault -->");
                 axum::body::Body::from(garbage)
             }
@@ -193,7 +204,7 @@ impl IntoResponse for Answer {
                 headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(whole.len()));
                 // The pause lets the server flush the head and the half before the failure drops
                 // the connection.
-                let head = futures_util::stream::iter([Ok::<_, std::io::Error>(whole.slice(..half))]);
+                let head = futures_util::stream::iter([Ok::<_, std::io::Error>(whole.slice(..half()))]);
                 let fail = futures_util::stream::once(async {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     Err(std::io::Error::other("body truncated by a fault"))

@@ -125,31 +125,128 @@ pub(crate) struct Journal {
 
 #[derive(Debug)]
 struct Ring {
-    slots: VecDeque<Slot>,
+    slots: VecDeque<Recorded>,
     capacity: usize,
     next_seq: u64,
 }
 
-/// An entry and what filters need that the entry does not show as is.
+/// What the request path hands the journal: the request and its answer as they were, turned
+/// into an [`Entry`] only when somebody reads the journal. The texts sit in one allocation, so
+/// that recording costs a few copies and a full journal stays small.
 #[derive(Debug)]
-struct Slot {
-    /// The whole entry as compact JSON: one allocation instead of dozens of small ones and a
-    /// `Value` tree, so that a full journal stays small. Parsed back when read.
-    json: Box<str>,
-    seq: u64,
-    vendor: Option<Box<str>>,
-    status: u16,
-    outcome: &'static str,
+pub(crate) struct Recorded {
+    /// Assigned by [`Journal::record`].
+    pub(crate) seq: u64,
+    /// Arrival, in Unix milliseconds.
+    pub(crate) at_ms: i64,
+    pub(crate) vendor: Option<Box<str>>,
+    pub(crate) operation: Option<Box<str>>,
+    pub(crate) method: http::Method,
+    pub(crate) version: http::Version,
+    pub(crate) header_case: &'static str,
+    pub(crate) status: u16,
+    pub(crate) outcome: Outcome,
+    pub(crate) duration_us: u64,
     /// Hashes of the credential values the request carried (values themselves are not kept).
-    credentials: Vec<u64>,
-    /// `entry.at` in Unix milliseconds.
-    at_ms: i64,
+    pub(crate) credentials: Vec<u64>,
+    /// Path, query, headers, body and response, as [`Texts`] wrote them.
+    pub(crate) texts: Box<[u8]>,
 }
 
-impl Slot {
-    /// The whole entry, parsed back (it was serialized by `record`, so it parses).
+/// Writes the texts of a [`Recorded`]: each one a 4-byte length and its bytes.
+#[derive(Debug)]
+pub(crate) struct Texts(Vec<u8>);
+
+impl Texts {
+    /// Starts with the path and the query; `headers` calls of [`Texts::header`] follow, then
+    /// [`Texts::finish`] adds the body and the response.
+    pub(crate) fn new(path: &str, query: Option<&str>, headers: usize) -> Self {
+        let mut texts = Self(Vec::with_capacity(1024));
+        texts.put(path.as_bytes());
+        match query {
+            Some(q) => {
+                texts.0.push(1);
+                texts.put(q.as_bytes());
+            }
+            None => texts.0.push(0),
+        }
+        texts.0.extend_from_slice(&u32::try_from(headers).unwrap_or(u32::MAX).to_le_bytes());
+        texts
+    }
+
+    pub(crate) fn header(&mut self, name: &[u8], value: &[u8]) {
+        self.put(name);
+        self.put(value);
+    }
+
+    pub(crate) fn finish(mut self, body: &[u8], response: &[u8]) -> Box<[u8]> {
+        self.put(body);
+        self.put(response);
+        self.0.into_boxed_slice()
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        // Bodies are bounded by the body limit and heads by the head limit, far below 4 GiB.
+        self.0.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+        self.0.extend_from_slice(bytes);
+    }
+}
+
+/// Reads back what [`Texts`] wrote.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> u8 {
+        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
+        self.0 = rest;
+        first
+    }
+
+    fn len(&mut self) -> usize {
+        let n = [self.byte(), self.byte(), self.byte(), self.byte()];
+        u32::from_le_bytes(n) as usize
+    }
+
+    fn text(&mut self) -> &'a [u8] {
+        let len = self.len().min(self.0.len());
+        let (text, rest) = self.0.split_at(len);
+        self.0 = rest;
+        text
+    }
+
+    fn string(&mut self) -> String {
+        String::from_utf8_lossy(self.text()).into_owned()
+    }
+}
+
+impl Recorded {
+    /// The entry as the journal shows it (before masking).
     fn entry(&self) -> Entry {
-        serde_json::from_str(&self.json).expect("journal entries round-trip through JSON")
+        let mut r = Reader(&self.texts);
+        let path = r.string();
+        let query = (r.byte() == 1).then(|| r.string());
+        let count = r.len();
+        let headers = (0..count).map(|_| (r.string(), r.string())).collect();
+        let body = r.string();
+        let response = r.text();
+        let at = chrono::DateTime::from_timestamp_millis(self.at_ms).unwrap_or_default();
+        Entry {
+            seq: self.seq,
+            at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            vendor: self.vendor.as_deref().map(str::to_owned),
+            operation: self.operation.as_deref().map(str::to_owned),
+            method: self.method.to_string(),
+            path,
+            query,
+            version: format!("{:?}", self.version),
+            headers,
+            header_case: self.header_case.to_owned(),
+            body,
+            status: self.status,
+            response: serde_json::from_slice(response).unwrap_or(Value::Null),
+            outcome: self.outcome.clone(),
+            duration_us: self.duration_us,
+        }
     }
 }
 
@@ -183,7 +280,7 @@ pub(crate) enum Since {
 }
 
 impl Filter {
-    fn matches(&self, slot: &Slot) -> bool {
+    fn matches(&self, slot: &Recorded) -> bool {
         let e = slot;
         self.vendor.as_ref().is_none_or(|v| e.vendor.as_deref() == Some(v.as_str()))
             && self.credential.is_none_or(|c| slot.credentials.contains(&c))
@@ -191,7 +288,7 @@ impl Filter {
                 StatusFilter::Exact(code) => e.status == code,
                 StatusFilter::Class(class) => e.status / 100 == class,
             })
-            && self.outcome.as_deref().is_none_or(|o| e.outcome == o)
+            && self.outcome.as_deref().is_none_or(|o| e.outcome.label() == o)
             && self.since.is_none_or(|s| match s {
                 Since::Seq(seq) => e.seq > seq,
                 Since::Time(ms) => slot.at_ms >= ms,
@@ -214,38 +311,28 @@ impl Journal {
     }
 
     /// Appends an entry (its `seq` is assigned here), dropping the oldest when full.
-    pub(crate) fn record(&self, mut entry: Entry, credentials: &[String], at_ms: i64) {
-        let credentials = credentials.iter().map(|c| credential_hash(c)).collect();
-
+    pub(crate) fn record(&self, mut recorded: Recorded) {
         let mut ring = self.lock();
         if ring.capacity == 0 {
             return;
         }
-        entry.seq = ring.next_seq;
+        recorded.seq = ring.next_seq;
         ring.next_seq += 1;
-        if ring.slots.len() == ring.capacity {
-            ring.slots.pop_front();
-        }
-        let slot = Slot {
-            json: serde_json::to_string(&entry).unwrap_or_default().into_boxed_str(),
-            seq: entry.seq,
-            vendor: entry.vendor.map(String::into_boxed_str),
-            status: entry.status,
-            outcome: entry.outcome.label(),
-            credentials,
-            at_ms,
-        };
-        ring.slots.push_back(slot);
+        let evicted = if ring.slots.len() == ring.capacity { ring.slots.pop_front() } else { None };
+        ring.slots.push_back(recorded);
+        drop(ring);
+        // Freed outside the lock.
+        drop(evicted);
     }
 
     pub(crate) fn entries(&self) -> Vec<Entry> {
-        self.lock().slots.iter().map(Slot::entry).collect()
+        self.lock().slots.iter().map(Recorded::entry).collect()
     }
 
     /// The matching entries, oldest first.
     pub(crate) fn query(&self, filter: &Filter) -> Vec<Entry> {
         let ring = self.lock();
-        let mut found: Vec<&Slot> = ring.slots.iter().rev().filter(|s| filter.matches(s)).collect();
+        let mut found: Vec<&Recorded> = ring.slots.iter().rev().filter(|s| filter.matches(s)).collect();
         if let Some(limit) = filter.limit {
             found.truncate(limit);
         }
@@ -413,11 +500,47 @@ mod tests {
         assert_eq!(e.body, raw);
     }
 
+    fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
+        let mut texts = Texts::new("/api/v1/client/save", query, headers.len());
+        for (name, value) in headers {
+            texts.header(name.as_bytes(), value.as_bytes());
+        }
+        Recorded {
+            seq: 0,
+            at_ms: 1_735_689_600_123,
+            vendor: Some("smartlead".into()),
+            operation: Some("createClient".into()),
+            method: http::Method::POST,
+            version: http::Version::HTTP_11,
+            header_case: "raw",
+            status: 200,
+            outcome: Outcome::Timeout,
+            duration_us: 42,
+            credentials: Vec::new(),
+            texts: texts.finish(body, response),
+        }
+    }
+
+    #[test]
+    fn a_recorded_request_reads_back_as_the_entry_it_was() {
+        let r = recorded(Some("api_key=k&x=1"), &[("Content-Type", "application/json"), ("X-Two", "")], b"{\"a\":1}", b"{\"ok\":true}");
+        let e = r.entry();
+        assert_eq!(e.at, "2025-01-01T00:00:00.123Z");
+        assert_eq!((e.method.as_str(), e.path.as_str(), e.version.as_str()), ("POST", "/api/v1/client/save", "HTTP/1.1"));
+        assert_eq!(e.query.as_deref(), Some("api_key=k&x=1"));
+        assert_eq!(e.headers, [("Content-Type".to_owned(), "application/json".to_owned()), ("X-Two".to_owned(), String::new())]);
+        assert_eq!(e.body, "{\"a\":1}");
+        assert_eq!(e.response, json!({"ok": true}));
+        assert_eq!((e.vendor.as_deref(), e.operation.as_deref(), e.status, e.duration_us), (Some("smartlead"), Some("createClient"), 200, 42));
+        let bare = recorded(None, &[], b"\xff\xfe", b"").entry();
+        assert_eq!((bare.query, bare.headers.len(), bare.body.as_str(), bare.response), (None, 0, "\u{fffd}\u{fffd}", Value::Null));
+    }
+
     #[test]
     fn the_ring_keeps_the_newest_entries_with_increasing_seq() {
         let journal = Journal::new(3);
         for _ in 0..10 {
-            journal.record(entry(&[], None, ""), &[], 0);
+            journal.record(recorded(None, &[], b"", b"{}"));
         }
         let seqs: Vec<u64> = journal.entries().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [8, 9, 10]);

@@ -119,6 +119,16 @@ pub(crate) struct Template {
     /// A JSON pointer into the document to the body's schema.
     #[serde(default)]
     pub(crate) schema: Option<String>,
+    /// `body`, compiled on first use.
+    #[serde(skip)]
+    compiled: std::sync::OnceLock<crate::template::Compiled>,
+}
+
+impl Template {
+    /// The body, compiled for rendering (once).
+    pub(crate) fn compiled(&self) -> &crate::template::Compiled {
+        self.compiled.get_or_init(|| crate::template::Compiled::new(&self.body))
+    }
 }
 
 #[derive(Debug)]

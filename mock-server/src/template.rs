@@ -131,6 +131,243 @@ fn lookup(path: &str, scope: Scope<'_>) -> Value {
     current.clone()
 }
 
+/// A template compiled once (at first use) for the hot path: it writes the answer's JSON text
+/// straight into a buffer, without building a `Value` tree or cloning what placeholders find.
+/// Subtrees without placeholders are serialized ahead of time. It renders exactly what
+/// [`render`] followed by `serde_json::to_vec` would (a test holds the two to that).
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled(Node);
+
+#[derive(Debug, Clone)]
+enum Node {
+    /// JSON text without placeholders, serialized at compile time.
+    Raw(Box<str>),
+    /// A string that is exactly one placeholder: the value, type and all.
+    Whole(Expr),
+    /// A string with placeholders inside text.
+    Text(Vec<Piece>),
+    Array(Vec<Node>),
+    /// An object whose keys are plain text and stay distinct once `?` is stripped.
+    Object(Vec<Field>),
+    /// `{"$map": path, "to": T}`.
+    Map { path: Expr, to: Box<Node> },
+    /// Anything else (keys with placeholders, keys that collide once `?` is stripped): rendered
+    /// through a `Value`, as [`render`] does.
+    Dynamic(Value),
+}
+
+#[derive(Debug, Clone)]
+struct Field {
+    /// The key as a JSON string (quotes and escapes included), followed by `:`.
+    key: Box<str>,
+    /// A `?` key: dropped when its value is null or empty.
+    optional: bool,
+    value: Node,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(Box<str>),
+    Expr(Expr),
+}
+
+/// `a.b.0 ?? c`: alternatives, each a dotted path.
+#[derive(Debug, Clone)]
+struct Expr(Vec<Vec<Box<str>>>);
+
+/// What a placeholder found: a value in the context, an `index`, or nothing.
+enum Found<'a> {
+    Ref(&'a Value),
+    Index(usize),
+    Null,
+}
+
+impl Compiled {
+    pub(crate) fn new(template: &Value) -> Self {
+        Self(compile(template))
+    }
+
+    /// Appends the rendered JSON text to `out`.
+    pub(crate) fn render_into(&self, context: &Value, out: &mut Vec<u8>) {
+        write_node(&self.0, Scope { root: context, item: None }, out);
+    }
+}
+
+fn has_placeholder(template: &Value) -> bool {
+    match template {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(items) => items.iter().any(has_placeholder),
+        Value::Object(map) => {
+            map.contains_key("$map") || map.iter().any(|(k, v)| k.contains("{{") || k.ends_with('?') || has_placeholder(v))
+        }
+        _ => false,
+    }
+}
+
+fn compile(template: &Value) -> Node {
+    if !has_placeholder(template) {
+        return Node::Raw(serde_json::to_string(template).unwrap_or_default().into());
+    }
+    match template {
+        Value::String(s) => {
+            let trimmed = s.trim();
+            if let Some(expr) = trimmed.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
+                && !expr.contains("{{")
+            {
+                return Node::Whole(Expr::new(expr));
+            }
+            Node::Text(pieces(s))
+        }
+        Value::Array(items) => Node::Array(items.iter().map(compile).collect()),
+        Value::Object(map) => {
+            if let (Some(Value::String(path)), Some(to)) = (map.get("$map"), map.get("to")) {
+                return Node::Map { path: Expr::new(path), to: Box::new(compile(to)) };
+            }
+            let mut seen = std::collections::HashSet::new();
+            let plain = map.keys().all(|k| !k.contains("{{") && seen.insert(k.strip_suffix('?').unwrap_or(k)));
+            if !plain {
+                return Node::Dynamic(template.clone());
+            }
+            let fields = map
+                .iter()
+                .map(|(key, value)| {
+                    let (name, optional) = key.strip_suffix('?').map_or((key.as_str(), false), |k| (k, true));
+                    let key = format!("{}:", Value::from(name));
+                    Field { key: key.into(), optional, value: compile(value) }
+                })
+                .collect();
+            Node::Object(fields)
+        }
+        other => Node::Raw(other.to_string().into()),
+    }
+}
+
+/// The pieces of a text, split as [`interpolate`] splits it.
+fn pieces(s: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else { break };
+        if start > 0 {
+            out.push(Piece::Text(rest[..start].into()));
+        }
+        out.push(Piece::Expr(Expr::new(&rest[start + 2..start + len])));
+        rest = &rest[start + len + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.into()));
+    }
+    out
+}
+
+impl Expr {
+    fn new(expr: &str) -> Self {
+        Self(expr.split("??").map(|alt| alt.trim().split('.').map(Box::from).collect()).collect())
+    }
+
+    fn eval<'a>(&self, scope: Scope<'a>) -> Found<'a> {
+        self.0.iter().map(|path| find(path, scope)).find(|f| !matches!(f, Found::Null)).unwrap_or(Found::Null)
+    }
+}
+
+/// [`lookup`] without the clone.
+fn find<'a>(path: &[Box<str>], scope: Scope<'a>) -> Found<'a> {
+    let first = path.first().map_or("", |s| &**s);
+    let mut current = match (first, scope.item) {
+        ("item", Some((item, _))) => item,
+        ("index", Some((_, index))) => return Found::Index(index),
+        _ => match scope.root.get(first) {
+            Some(v) => v,
+            None => return Found::Null,
+        },
+    };
+    for segment in &path[1..] {
+        let next = match current {
+            Value::Object(map) => map.get(&**segment),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => current = v,
+            None => return Found::Null,
+        }
+    }
+    if current.is_null() { Found::Null } else { Found::Ref(current) }
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>) {
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, value);
+}
+
+fn write_node(node: &Node, scope: Scope<'_>, out: &mut Vec<u8>) {
+    match node {
+        Node::Raw(text) => out.extend_from_slice(text.as_bytes()),
+        Node::Whole(expr) => match expr.eval(scope) {
+            Found::Ref(v) => write_value(v, out),
+            Found::Index(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+            Found::Null => out.extend_from_slice(b"null"),
+        },
+        Node::Text(pieces) => {
+            let mut text = String::new();
+            for piece in pieces {
+                match piece {
+                    Piece::Text(t) => text.push_str(t),
+                    Piece::Expr(expr) => match expr.eval(scope) {
+                        Found::Ref(Value::String(s)) => text.push_str(s),
+                        Found::Ref(v) => text.push_str(&v.to_string()),
+                        Found::Index(i) => text.push_str(itoa::Buffer::new().format(i)),
+                        Found::Null => {}
+                    },
+                }
+            }
+            write_value(&Value::String(text), out);
+        }
+        Node::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_node(item, scope, out);
+            }
+            out.push(b']');
+        }
+        Node::Object(fields) => {
+            out.push(b'{');
+            let mut first = true;
+            for field in fields {
+                let before = out.len();
+                if !first {
+                    out.push(b',');
+                }
+                out.extend_from_slice(field.key.as_bytes());
+                let value_at = out.len();
+                write_node(&field.value, scope, out);
+                if field.optional && matches!(&out[value_at..], b"null" | b"[]" | b"{}") {
+                    out.truncate(before);
+                } else {
+                    first = false;
+                }
+            }
+            out.push(b'}');
+        }
+        Node::Map { path, to } => {
+            out.push(b'[');
+            if let Found::Ref(Value::Array(items)) = path.eval(scope) {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_node(to, Scope { root: scope.root, item: Some((item, i)) }, out);
+                }
+            }
+            out.push(b']');
+        }
+        Node::Dynamic(template) => write_value(&render_in(template, scope), out),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +409,40 @@ mod tests {
     fn text_rendering_writes_numbers_out() {
         assert_eq!(render_text("{{n}}s", &json!({"n": 30})), "30s");
         assert_eq!(render_text("{{n}}", &json!({"n": 30})), "30");
+    }
+
+    /// The compiled renderer's text, parsed (and checked to equal `render`'s serialization).
+    fn compiled(template: &Value, context: &Value) -> Value {
+        let mut out = Vec::new();
+        Compiled::new(template).render_into(context, &mut out);
+        let expected = serde_json::to_vec(&render(template, context)).expect("serializes");
+        assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected), "template {template}");
+        serde_json::from_slice(&out).expect("compiled output is JSON")
+    }
+
+    #[test]
+    fn the_compiled_renderer_writes_what_the_value_renderer_serializes() {
+        let ctx = json!({
+            "record": {"id": 7, "name": "A \"quoted\" name", "tags": ["x", "y"], "none": null, "nested": {"k": [1, {"z": true}]}},
+            "failed": [], "created": [{"email": "a@b.c"}, {"email": "d@e.f"}], "n": 1.5
+        });
+        let cases = [
+            json!({"ok": true, "id": "{{record.id}}", "msg": "Client {{record.name}} ({{record.id}}) {{record.tags}}"}),
+            json!({"f?": "{{failed}}", "g?": "{{record.tags}}", "h?": "{{missing}}", "i?": {}, "j?": [], "k?": 0, "l": null}),
+            json!({"list": {"$map": "created", "to": {"e": "{{item.email}}", "i": "{{index}}", "t": "#{{index}}: {{item.email}}"}}}),
+            json!({"{{record.name}}": 1, "static": "{{record.nested.k.1.z}}"}),
+            json!({"a?": "{{missing}}", "a": 2}),
+            json!(["{{n}}", " {{ record.none ?? record.id }} ", "{{record.none ?? missing}}", "{{unclosed", "plain", 3, [{}]]),
+            json!({"$map": 5, "to": "{{index}}"}),
+            json!({"only?": {"inner?": "{{missing}}"}, "after": 1}),
+            json!({"first?": "{{missing}}", "second": "{{record.id}}"}),
+            json!("{{record.nested}}"),
+        ];
+        for template in &cases {
+            compiled(template, &ctx);
+        }
+        assert_eq!(compiled(&cases[1], &ctx), json!({"g": ["x", "y"], "k": 0, "l": null}));
+        assert_eq!(compiled(&cases[7], &ctx), json!({"after": 1}));
     }
 
     #[test]
