@@ -16,7 +16,7 @@ use crate::admin::seed::{SeedBatch, SeedData, SeedError};
 use crate::auth::{self, CredentialList, HeaderCase};
 use crate::error::{Answer, Rejection, Shape, clash_context};
 use crate::fault::{ConnControl, Effect, Fault, Faults, RateLimiter, Verdict};
-use crate::journal::{Entry, Journal, Outcome, Recorded, Texts, Violation, credential_hash};
+use crate::journal::{Entry, Journal, Outcome, Recorded, Texts, Violation};
 use crate::rawhead::RawHeads;
 use crate::spec::{Action, Operation, Specs, Template, Vendor};
 use crate::state::{Clash, Created, Determinism, IdSource, Store, Updated};
@@ -246,7 +246,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let (raw_names, header_case) = raw_header_names(&parts);
     let specs = mock.current_specs();
     let routed = route(&specs, &parts.method, parts.uri.path());
-    let routed_op = routed.as_ref().ok().map(|(_, op)| op.id.as_str());
+    let routed_op = routed.as_ref().ok().and_then(|(v, op)| v.operations.iter().position(|o| std::ptr::eq(o, *op)));
     let vendor = match &routed {
         Ok((v, _)) | Err((Some(v), _)) => Some(Arc::clone(v)),
         Err((None, _)) => None,
@@ -254,7 +254,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     // Every credential value the request carries, checked or not: for fault matching and the
     // journal's credential filter.
     let carried = vendor.as_ref().map(|v| auth::peek(v, &parts)).unwrap_or_default();
-    let span = tracing::info_span!("request", vendor = vendor.as_ref().map_or("-", |v| v.name.as_str()));
+    let span = tracing::info_span!("request", vendor = %vendor.as_ref().map_or("-", |v| v.name.as_str()));
     let served = async {
         match routed {
             Ok((vendor, op)) => serve(&mock, vendor, op, &parts, raw_names.as_deref(), &carried, body).await,
@@ -275,22 +275,31 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     };
     answer.headers.extend(served.headers);
     span.in_scope(|| {
-        tracing::info!(method = %parts.method, path = parts.uri.path(), status = answer.status.as_u16(), outcome = outcome.label(), "answered");
+        tracing::info!(method = %parts.method, path = %parts.uri.path(), status = answer.status.as_u16(), outcome = %outcome.label(), "answered");
     });
-    let mut texts = Texts::new(parts.uri.path(), parts.uri.query(), raw_names.as_ref().map_or(parts.headers.len(), Vec::len));
+    // What Texts will hold (header names have the same length whatever their case).
+    let size = 1
+        + 8 * carried.len()
+        + 17
+        + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + parts.headers.iter().map(|(n, v)| 8 + n.as_str().len() + v.len()).sum::<usize>()
+        + served.bytes.len()
+        + answer.body.len();
+    let buffer = mock.journal.buffer(size);
+    let headers = raw_names.as_ref().map_or(parts.headers.len(), Vec::len);
+    let mut texts = Texts::new(buffer, &carried, parts.uri.path(), parts.uri.query(), headers);
     headers_as_sent(&parts.headers, raw_names.as_deref(), &mut texts);
     let recorded = Recorded {
         seq: 0,
         at_ms: chrono::Utc::now().timestamp_millis(),
-        vendor: vendor.as_ref().map(|v| v.name.as_str().into()),
-        operation: routed_op.map(Into::into),
+        vendor,
+        operation: routed_op,
         method: parts.method,
         version: parts.version,
         header_case,
         status: if answer.shape == Shape::Nothing { 0 } else { answer.status.as_u16() },
         outcome,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        credentials: carried.iter().map(|c| credential_hash(c)).collect(),
         texts: texts.finish(&served.bytes, &answer.body),
     };
     mock.journal.record(recorded);
@@ -351,15 +360,15 @@ async fn serve(
         if op.action == Action::ListTenants {
             let tenants = auth::tenants_for(vendor, &creds, allow);
             let outcome = Outcome::Listed { count: tenants.len() };
-            return Ok((Answer::from_template(&op.success, &json!({ "tenants": tenants })), outcome));
+            return Ok((Answer::from_template(&op.success, &context([("tenants", Value::from(tenants))])), outcome));
         }
         let mut body = parse_json(&parts.headers, &bytes)?;
         validate(op, &body)?;
-        if let Some(schema) = &op.request_schema {
-            apply_defaults(schema, &mut body);
-            if op.strip_unknown {
-                strip_unknown(schema, &mut body);
-            }
+        if !op.defaults.is_empty() {
+            op.defaults.apply(&mut body);
+        }
+        if let (true, Some(schema)) = (op.strip_unknown, &op.request_schema) {
+            strip_unknown(schema, &mut body);
         }
         if let Some(update) = &op.update_by
             && let Some(value) = body.get(&update.field).cloned()
@@ -371,7 +380,7 @@ async fn serve(
                         field: update.field.clone(),
                         value: value.clone(),
                     };
-                    Ok((Answer::from_template(&update.success, &json!({ "record": record })), outcome))
+                    Ok((Answer::from_template(&update.success, &context([("record", record)])), outcome))
                 }
                 Err(Updated::NotFound) => Err(Rejection::RecordNotFound {
                     template: update.not_found.clone(),
@@ -381,7 +390,7 @@ async fn serve(
                 Err(Updated::Clash(clash)) => Err(Rejection::Duplicate(clash)),
             };
         }
-        let created = mock.store.create(vendor, op, &creds, body).map_err(Rejection::Duplicate)?;
+        let created = mock.store.create(vendor, op, creds, body).map_err(Rejection::Duplicate)?;
         Ok(respond(vendor, op, created))
     })();
     Served { bytes, result, headers }
@@ -400,23 +409,35 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
     match created {
         Created::One(record) => {
             let outcome = Outcome::Created { collection: op.collection.clone(), ids: generated(&record) };
-            (Answer::from_template(&op.success, &json!({ "record": record })), outcome)
+            (Answer::from_template(&op.success, &context([("record", record)])), outcome)
         }
         Created::Bulk(records, clashes) => {
             let failed: Vec<Value> = clashes
                 .iter()
                 .map(|c| {
                     let t = vendor.errors.get(&c.error).expect("spec loading checks unique error templates");
-                    Answer::from_template(t, &json!({ "error": clash_context(c) })).body_value()
+                    Answer::from_template(t, &context([("error", clash_context(c))])).body_value()
                 })
                 .collect();
             let outcome = Outcome::Bulk {
                 created: records.len(),
                 failed: clashes.iter().map(|c| json!({"index": c.index, "field": c.field, "value": c.value})).collect(),
             };
-            (Answer::from_template(&op.success, &json!({ "created": records, "failed": failed })), outcome)
+            (
+                Answer::from_template(
+                    &op.success,
+                    &context([("created", Value::from(records)), ("failed", Value::from(failed))]),
+                ),
+                outcome,
+            )
         }
     }
+}
+
+/// A template context of named values. Built by hand: `json!` would deep-copy each value
+/// through `serde_json::to_value`.
+fn context<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect())
 }
 
 /// The vendor's `429`: its `rate_limited` template with `Retry-After` (added if the template
@@ -635,7 +656,13 @@ async fn read_body(body: Body, headers: &HeaderMap, config: &Config) -> Result<V
     if declared.is_some_and(|n| n > config.body_limit as u64) {
         return Err(Rejection::TooLarge(config.body_limit));
     }
-    let collected = tokio::time::timeout(config.body_timeout, Limited::new(body, config.body_limit).collect()).await;
+    let mut collect = std::pin::pin!(Limited::new(body, config.body_limit).collect());
+    // Most bodies have arrived with the head: taken without arming a timer, since arming one
+    // takes the runtime's timer lock, which the worker threads then contend for.
+    let collected = match futures_util::FutureExt::now_or_never(&mut collect) {
+        Some(done) => Ok(done),
+        None => tokio::time::timeout(config.body_timeout, collect).await,
+    };
     match collected {
         Err(_) => Err(Rejection::Timeout),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Rejection::TooLarge(config.body_limit)),
@@ -728,29 +755,6 @@ fn strip_unknown(schema: &Value, value: &mut Value) {
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
                 items.iter_mut().for_each(|item| strip_unknown(item_schema, item));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Fills in the schema's `default`s for absent properties, recursing into objects and arrays.
-fn apply_defaults(schema: &Value, value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (name, prop) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
-                match (map.get_mut(name), prop.get("default")) {
-                    (Some(child), _) => apply_defaults(prop, child),
-                    (None, Some(default)) => {
-                        map.insert(name.clone(), default.clone());
-                    }
-                    (None, None) => {}
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                items.iter_mut().for_each(|item| apply_defaults(item_schema, item));
             }
         }
         _ => {}

@@ -1,11 +1,12 @@
 //! The request journal: every request, what was answered and why, in a bounded ring.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::spec::Vendor;
 use crate::state::Clash;
 
 /// Why a request got the answer it got: one per request, so a mismatch is diagnosed.
@@ -128,7 +129,15 @@ struct Ring {
     slots: VecDeque<Recorded>,
     capacity: usize,
     next_seq: u64,
+    /// Text buffers of evicted entries, for the next requests: once the journal is full,
+    /// recording allocates and frees no text buffers.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Spare buffers kept at most (one per request in flight is enough).
+const SPARE_BUFFERS: usize = 256;
+/// A buffer larger than this (a big body) is freed rather than kept for reuse.
+const REUSED_CAPACITY: usize = 16 * 1024;
 
 /// What the request path hands the journal: the request and its answer as they were, turned
 /// into an [`Entry`] only when somebody reads the journal. The texts sit in one allocation, so
@@ -139,18 +148,18 @@ pub(crate) struct Recorded {
     pub(crate) seq: u64,
     /// Arrival, in Unix milliseconds.
     pub(crate) at_ms: i64,
-    pub(crate) vendor: Option<Box<str>>,
-    pub(crate) operation: Option<Box<str>>,
+    /// The vendor routed to (or nearest), and the index of the operation, when routed.
+    pub(crate) vendor: Option<Arc<Vendor>>,
+    pub(crate) operation: Option<usize>,
     pub(crate) method: http::Method,
     pub(crate) version: http::Version,
     pub(crate) header_case: &'static str,
     pub(crate) status: u16,
     pub(crate) outcome: Outcome,
     pub(crate) duration_us: u64,
-    /// Hashes of the credential values the request carried (values themselves are not kept).
-    pub(crate) credentials: Vec<u64>,
-    /// Path, query, headers, body and response, as [`Texts`] wrote them.
-    pub(crate) texts: Box<[u8]>,
+    /// The hashes of the credential values the request carried (the values themselves are not
+    /// kept), path, query, headers, body and response, as [`Texts`] wrote them.
+    pub(crate) texts: Vec<u8>,
 }
 
 /// Writes the texts of a [`Recorded`]: each one a 4-byte length and its bytes.
@@ -158,10 +167,23 @@ pub(crate) struct Recorded {
 pub(crate) struct Texts(Vec<u8>);
 
 impl Texts {
-    /// Starts with the path and the query; `headers` calls of [`Texts::header`] follow, then
-    /// [`Texts::finish`] adds the body and the response.
-    pub(crate) fn new(path: &str, query: Option<&str>, headers: usize) -> Self {
-        let mut texts = Self(Vec::with_capacity(1024));
+    /// Starts, in `buffer` (see [`Journal::buffer`]), with the credential hashes, the path and
+    /// the query; `headers` calls of [`Texts::header`] follow, then [`Texts::finish`] adds the body
+    /// and the response.
+    pub(crate) fn new(
+        mut buffer: Vec<u8>,
+        credentials: &[String],
+        path: &str,
+        query: Option<&str>,
+        headers: usize,
+    ) -> Self {
+        buffer.clear();
+        let count = credentials.len().min(usize::from(u8::MAX));
+        buffer.push(u8::try_from(count).unwrap_or(u8::MAX));
+        for credential in &credentials[..count] {
+            buffer.extend_from_slice(&credential_hash(credential).to_le_bytes());
+        }
+        let mut texts = Self(buffer);
         texts.put(path.as_bytes());
         match query {
             Some(q) => {
@@ -179,10 +201,10 @@ impl Texts {
         self.put(value);
     }
 
-    pub(crate) fn finish(mut self, body: &[u8], response: &[u8]) -> Box<[u8]> {
+    pub(crate) fn finish(mut self, body: &[u8], response: &[u8]) -> Vec<u8> {
         self.put(body);
         self.put(response);
-        self.0.into_boxed_slice()
+        self.0
     }
 
     fn put(&mut self, bytes: &[u8]) {
@@ -220,9 +242,28 @@ impl<'a> Reader<'a> {
 }
 
 impl Recorded {
+    /// The hashes of the credential values the request carried.
+    fn credentials(&self) -> impl Iterator<Item = u64> + '_ {
+        let count = usize::from(self.texts.first().copied().unwrap_or(0));
+        self.texts
+            .get(1..1 + 8 * count)
+            .unwrap_or_default()
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+    }
+
+    fn carried(&self, hash: u64) -> bool {
+        self.credentials().any(|c| c == hash)
+    }
+
+    fn vendor_name(&self) -> Option<&str> {
+        self.vendor.as_deref().map(|v| v.name.as_str())
+    }
+
     /// The entry as the journal shows it (before masking).
     fn entry(&self) -> Entry {
-        let mut r = Reader(&self.texts);
+        let count = usize::from(self.texts.first().copied().unwrap_or(0));
+        let mut r = Reader(self.texts.get(1 + 8 * count..).unwrap_or_default());
         let path = r.string();
         let query = (r.byte() == 1).then(|| r.string());
         let count = r.len();
@@ -233,8 +274,13 @@ impl Recorded {
         Entry {
             seq: self.seq,
             at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            vendor: self.vendor.as_deref().map(str::to_owned),
-            operation: self.operation.as_deref().map(str::to_owned),
+            vendor: self.vendor_name().map(str::to_owned),
+            operation: self
+                .vendor
+                .as_deref()
+                .zip(self.operation)
+                .and_then(|(v, i)| v.operations.get(i))
+                .map(|op| op.id.clone()),
             method: self.method.to_string(),
             path,
             query,
@@ -282,8 +328,8 @@ pub(crate) enum Since {
 impl Filter {
     fn matches(&self, slot: &Recorded) -> bool {
         let e = slot;
-        self.vendor.as_ref().is_none_or(|v| e.vendor.as_deref() == Some(v.as_str()))
-            && self.credential.is_none_or(|c| slot.credentials.contains(&c))
+        self.vendor.as_ref().is_none_or(|v| e.vendor_name() == Some(v.as_str()))
+            && self.credential.is_none_or(|c| slot.carried(c))
             && self.status.is_none_or(|s| match s {
                 StatusFilter::Exact(code) => e.status == code,
                 StatusFilter::Class(class) => e.status / 100 == class,
@@ -303,7 +349,9 @@ pub(crate) fn credential_hash(value: &str) -> u64 {
 
 impl Journal {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new(Ring { slots: VecDeque::new(), capacity, next_seq: 1 }) }
+        // Sized once (not doubled past the bound); pages are only touched as entries arrive.
+        let slots = VecDeque::with_capacity(capacity.min(1 << 20));
+        Self { inner: Mutex::new(Ring { slots, capacity, next_seq: 1, spare: Vec::new() }) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
@@ -313,16 +361,33 @@ impl Journal {
     /// Appends an entry (its `seq` is assigned here), dropping the oldest when full.
     pub(crate) fn record(&self, mut recorded: Recorded) {
         let mut ring = self.lock();
-        if ring.capacity == 0 {
-            return;
+        let mut evicted = if ring.capacity == 0 {
+            Some(recorded)
+        } else {
+            recorded.seq = ring.next_seq;
+            ring.next_seq += 1;
+            let evicted = if ring.slots.len() == ring.capacity { ring.slots.pop_front() } else { None };
+            ring.slots.push_back(recorded);
+            evicted
+        };
+        if let Some(old) = &mut evicted
+            && old.texts.capacity() <= REUSED_CAPACITY
+            && ring.spare.len() < SPARE_BUFFERS
+        {
+            ring.spare.push(std::mem::take(&mut old.texts));
         }
-        recorded.seq = ring.next_seq;
-        ring.next_seq += 1;
-        let evicted = if ring.slots.len() == ring.capacity { ring.slots.pop_front() } else { None };
-        ring.slots.push_back(recorded);
         drop(ring);
-        // Freed outside the lock.
+        // The rest is freed outside the lock.
         drop(evicted);
+    }
+
+    /// An empty buffer of at least `size` bytes for the next request's [`Texts`]: an evicted
+    /// entry's, or a new one.
+    pub(crate) fn buffer(&self, size: usize) -> Vec<u8> {
+        let mut buffer = self.lock().spare.pop().unwrap_or_default();
+        buffer.clear();
+        buffer.reserve_exact(size);
+        buffer
     }
 
     pub(crate) fn entries(&self) -> Vec<Entry> {
@@ -343,8 +408,8 @@ impl Journal {
     pub(crate) fn forget(&self, vendor: &str, credential: Option<&str>) {
         let hash = credential.map(credential_hash);
         self.lock().slots.retain(|s| {
-            let vendor_matches = s.vendor.as_deref() == Some(vendor);
-            !(vendor_matches && hash.is_none_or(|h| s.credentials.contains(&h)))
+            let vendor_matches = s.vendor_name() == Some(vendor);
+            !(vendor_matches && hash.is_none_or(|h| s.carried(h)))
         });
     }
 
@@ -501,39 +566,53 @@ mod tests {
     }
 
     fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
-        let mut texts = Texts::new("/api/v1/client/save", query, headers.len());
+        let mut texts = Texts::new(Vec::new(), &["k1".to_owned()], "/api/v1/client/save", query, headers.len());
         for (name, value) in headers {
             texts.header(name.as_bytes(), value.as_bytes());
         }
         Recorded {
             seq: 0,
             at_ms: 1_735_689_600_123,
-            vendor: Some("smartlead".into()),
-            operation: Some("createClient".into()),
+            vendor: None,
+            operation: None,
             method: http::Method::POST,
             version: http::Version::HTTP_11,
             header_case: "raw",
             status: 200,
             outcome: Outcome::Timeout,
             duration_us: 42,
-            credentials: Vec::new(),
             texts: texts.finish(body, response),
         }
     }
 
     #[test]
     fn a_recorded_request_reads_back_as_the_entry_it_was() {
-        let r = recorded(Some("api_key=k&x=1"), &[("Content-Type", "application/json"), ("X-Two", "")], b"{\"a\":1}", b"{\"ok\":true}");
+        let r = recorded(
+            Some("api_key=k&x=1"),
+            &[("Content-Type", "application/json"), ("X-Two", "")],
+            b"{\"a\":1}",
+            b"{\"ok\":true}",
+        );
         let e = r.entry();
         assert_eq!(e.at, "2025-01-01T00:00:00.123Z");
-        assert_eq!((e.method.as_str(), e.path.as_str(), e.version.as_str()), ("POST", "/api/v1/client/save", "HTTP/1.1"));
+        assert_eq!(
+            (e.method.as_str(), e.path.as_str(), e.version.as_str()),
+            ("POST", "/api/v1/client/save", "HTTP/1.1")
+        );
         assert_eq!(e.query.as_deref(), Some("api_key=k&x=1"));
-        assert_eq!(e.headers, [("Content-Type".to_owned(), "application/json".to_owned()), ("X-Two".to_owned(), String::new())]);
+        assert_eq!(
+            e.headers,
+            [("Content-Type".to_owned(), "application/json".to_owned()), ("X-Two".to_owned(), String::new())]
+        );
         assert_eq!(e.body, "{\"a\":1}");
         assert_eq!(e.response, json!({"ok": true}));
-        assert_eq!((e.vendor.as_deref(), e.operation.as_deref(), e.status, e.duration_us), (Some("smartlead"), Some("createClient"), 200, 42));
+        assert_eq!((e.status, e.duration_us), (200, 42));
+        assert!(r.carried(credential_hash("k1")) && !r.carried(credential_hash("k2")));
         let bare = recorded(None, &[], b"\xff\xfe", b"").entry();
-        assert_eq!((bare.query, bare.headers.len(), bare.body.as_str(), bare.response), (None, 0, "\u{fffd}\u{fffd}", Value::Null));
+        assert_eq!(
+            (bare.query, bare.headers.len(), bare.body.as_str(), bare.response),
+            (None, 0, "\u{fffd}\u{fffd}", Value::Null)
+        );
     }
 
     #[test]

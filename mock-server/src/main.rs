@@ -1,9 +1,10 @@
 //! `vendor-mock`: the command line.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -122,6 +123,27 @@ macro_rules! say {
     }};
 }
 
+/// Standard output behind a lock and a 64 KiB buffer, for log lines.
+#[derive(Clone)]
+struct LogBuffer(Arc<Mutex<std::io::BufWriter<std::io::Stdout>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).flush()
+    }
+}
+
+impl LogBuffer {
+    /// Writes out what is buffered (a closed standard output is ignored, as `say!` does).
+    fn flush_now(&self) {
+        let _ = self.0.lock().unwrap_or_else(PoisonError::into_inner).flush();
+    }
+}
+
 fn load_specs(arg: &SpecsArg) -> anyhow::Result<Specs> {
     Ok(match &arg.specs {
         Some(dir) => Specs::from_dir(dir)?,
@@ -162,7 +184,22 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Log lines collect in a buffer that goes out when full and, at the latest, 100 ms after they
+    // were written: one write for many requests, instead of one per request.
+    let log = LogBuffer(Arc::new(Mutex::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()))));
+    let flusher = log.clone();
+    std::thread::Builder::new().name("log-flush".into()).spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            flusher.flush_now();
+        }
+    })?;
+    let flush_log = {
+        let log = log.clone();
+        move || log.flush_now()
+    };
     tracing_subscriber::fmt()
+        .with_writer(move || log.clone())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VENDOR_MOCK_LOG")
                 .unwrap_or_else(|_| "vendor_mock=info".into()),
@@ -228,6 +265,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             say!("watching {} for spec changes", dir.display());
             tokio::spawn(vendor_mock::watch_specs(Arc::clone(&mock), dir.clone(), vendor_mock::WATCH_INTERVAL));
         }
+        flush_log(); // what was logged while starting comes before the banner
         say!("vendor-mock listening on http://{local} ({names})");
         say!("dashboard: http://{local}/__admin/ui");
         if !local.ip().is_loopback() {
@@ -242,9 +280,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             );
         }
         vendor_mock::run(listener, mock, shutdown_signal()).await?;
-        say!("vendor-mock stopped");
-        Ok(())
-    })
+        anyhow::Ok(())
+    })?;
+    // The last log lines come before the last line.
+    flush_log();
+    say!("vendor-mock stopped");
+    Ok(())
 }
 
 /// Binds with a deep accept backlog: a CI job opening a thousand connections at once must not

@@ -145,10 +145,63 @@ pub(crate) struct Operation {
     /// Indexes into `Auth::credentials` that this operation requires.
     pub(crate) auth: Vec<usize>,
     pub(crate) request_schema: Option<Value>,
+    /// The request schema's `default`s, where they are (empty when it has none).
+    pub(crate) defaults: Defaults,
     pub(crate) validator: Option<jsonschema::Validator>,
     /// Remove fields the request schema does not name before storing.
     pub(crate) strip_unknown: bool,
     pub(crate) update_by: Option<UpdateBy>,
+}
+
+/// Where a schema's `default`s are: only the properties that have one, or under which one is,
+/// so that a body is walked only where a default can apply (usually nowhere).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defaults {
+    /// `(property, its default, the defaults under it)`.
+    properties: Vec<(String, Option<Value>, Defaults)>,
+    items: Option<Box<Defaults>>,
+}
+
+impl Defaults {
+    pub(crate) fn of(schema: &Value) -> Self {
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, prop)| (name.clone(), prop.get("default").cloned(), Self::of(prop)))
+            .filter(|(_, default, under)| default.is_some() || !under.is_empty())
+            .collect();
+        let items = schema.get("items").map(Self::of).filter(|d| !d.is_empty()).map(Box::new);
+        Self { properties, items }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.properties.is_empty() && self.items.is_none()
+    }
+
+    /// Fills in the defaults of absent properties, recursing into objects and arrays.
+    pub(crate) fn apply(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (name, default, under) in &self.properties {
+                    match (map.get_mut(name), default) {
+                        (Some(child), _) => under.apply(child),
+                        (None, Some(default)) => {
+                            map.insert(name.clone(), default.clone());
+                        }
+                        (None, None) => {}
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(under) = &self.items {
+                    items.iter_mut().for_each(|item| under.apply(item));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -603,6 +656,7 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
                 unique: ext_op.unique,
                 success,
                 auth,
+                defaults: request_schema.as_ref().map(Defaults::of).unwrap_or_default(),
                 request_schema,
                 validator,
                 strip_unknown: ext_op.strip_unknown,
@@ -698,5 +752,36 @@ fn resolve_refs(node: &Value, root: &Value, depth: usize) -> Result<Value, Strin
             items.iter().map(|v| resolve_refs(v, root, depth)).collect::<Result<_, _>>().map(Value::Array)
         }
         other => Ok(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_fill_only_absent_properties_at_every_depth() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "plan": {"type": "string", "default": "basic"},
+                "name": {"type": "string"},
+                "users": {"type": "array", "items": {"properties": {"role": {"default": "member"}, "email": {}}}},
+                "meta": {"properties": {"source": {"default": "api"}}}
+            }
+        });
+        let defaults = Defaults::of(&schema);
+        assert_eq!(defaults.properties.iter().map(|(n, ..)| n.as_str()).collect::<Vec<_>>(), ["plan", "users", "meta"]);
+        let mut body = json!({"name": "n", "plan": "pro", "users": [{"email": "a"}, {"role": "owner"}], "meta": {}});
+        defaults.apply(&mut body);
+        assert_eq!(
+            body,
+            json!({"name": "n", "plan": "pro", "users": [{"email": "a", "role": "member"}, {"role": "owner"}], "meta": {"source": "api"}})
+        );
+        let mut empty = json!({});
+        defaults.apply(&mut empty);
+        assert_eq!(empty, json!({"plan": "basic"}), "absent objects are not created");
+        assert!(Defaults::of(&json!({"properties": {"a": {"type": "string"}}})).is_empty());
     }
 }

@@ -150,7 +150,10 @@ enum Node {
     /// An object whose keys are plain text and stay distinct once `?` is stripped.
     Object(Vec<Field>),
     /// `{"$map": path, "to": T}`.
-    Map { path: Expr, to: Box<Node> },
+    Map {
+        path: Expr,
+        to: Box<Node>,
+    },
     /// Anything else (keys with placeholders, keys that collide once `?` is stripped): rendered
     /// through a `Value`, as [`render`] does.
     Dynamic(Value),
@@ -198,7 +201,8 @@ fn has_placeholder(template: &Value) -> bool {
         Value::String(s) => s.contains("{{"),
         Value::Array(items) => items.iter().any(has_placeholder),
         Value::Object(map) => {
-            map.contains_key("$map") || map.iter().any(|(k, v)| k.contains("{{") || k.ends_with('?') || has_placeholder(v))
+            map.contains_key("$map")
+                || map.iter().any(|(k, v)| k.contains("{{") || k.ends_with('?') || has_placeholder(v))
         }
         _ => false,
     }
@@ -432,7 +436,15 @@ mod tests {
             json!({"list": {"$map": "created", "to": {"e": "{{item.email}}", "i": "{{index}}", "t": "#{{index}}: {{item.email}}"}}}),
             json!({"{{record.name}}": 1, "static": "{{record.nested.k.1.z}}"}),
             json!({"a?": "{{missing}}", "a": 2}),
-            json!(["{{n}}", " {{ record.none ?? record.id }} ", "{{record.none ?? missing}}", "{{unclosed", "plain", 3, [{}]]),
+            json!([
+                "{{n}}",
+                " {{ record.none ?? record.id }} ",
+                "{{record.none ?? missing}}",
+                "{{unclosed",
+                "plain",
+                3,
+                [{}]
+            ]),
             json!({"$map": 5, "to": "{{index}}"}),
             json!({"only?": {"inner?": "{{missing}}"}, "after": 1}),
             json!({"first?": "{{missing}}", "second": "{{record.id}}"}),

@@ -119,7 +119,13 @@ async fn serve_on_port_0_prints_its_address_answers_there_and_exits_0_on_sigterm
     assert_eq!(response.json()["data"]["id"], 301, "seeded: the sequence starts at 301");
     let (status, rest) = serving.terminate().await;
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
-    assert!(rest.contains("vendor-mock stopped"), "{rest}");
+    let lines: Vec<&str> = rest.lines().collect();
+    assert_eq!(lines.last().copied(), Some("vendor-mock stopped"), "{rest}");
+    let logged: Vec<&&str> = lines.iter().filter(|l| l.contains("answered")).collect();
+    assert_eq!(logged.len(), 1, "one log line per request: {rest}");
+    for part in ["vendor=smartlead", "method=POST", "path=/api/v1/client/save", "status=200", "outcome=created"] {
+        assert!(logged[0].contains(part), "the request's log line has {part}: {}", logged[0]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
