@@ -9,6 +9,7 @@
 #   BENCH_MEMORY_REQUESTS=1000000  requests before the second VmHWM reading
 #   BENCH_CONFORMANCE_CASES=100    cases per vendor for the conformance-suite step
 #   BENCH_LOG=…                passed to the server as VENDOR_MOCK_LOG (default: its own default)
+#   BENCH_WORKERS=…            passed to the server as --workers (default: its own default)
 #   BENCH_OUT=bench/results.md where the table is written too
 #   BENCH_STRICT=1             exit 1 when a target is missed
 set -euo pipefail
@@ -64,10 +65,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Starts a fresh server on a free port (PORT, SERVER_PID); its log goes to a file as in CI.
 start_server() {
   PORT=$(free_port)
+  local extra=()
+  [ -z "${BENCH_WORKERS:-}" ] || extra=(--workers "$BENCH_WORKERS")
   if [ -n "${BENCH_LOG:-}" ]; then
-    VENDOR_MOCK_LOG="$BENCH_LOG" "$BIN" serve --port "$PORT" >"$WORK/server.log" 2>&1 &
+    VENDOR_MOCK_LOG="$BENCH_LOG" "$BIN" serve --port "$PORT" "${extra[@]}" >"$WORK/server.log" 2>&1 &
   else
-    "$BIN" serve --port "$PORT" >"$WORK/server.log" 2>&1 &
+    "$BIN" serve --port "$PORT" "${extra[@]}" >"$WORK/server.log" 2>&1 &
   fi
   SERVER_PID=$!
   for _ in $(seq 1 500); do
@@ -77,6 +80,11 @@ start_server() {
   done
   die "the server did not answer within 5 s"
 }
+
+# The server's CPU time so far (user and system), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+# Microseconds of server CPU per request: TICKS_BEFORE TICKS_AFTER REQUESTS.
+cpu_us() { awk -v a="$1" -v b="$2" -v n="$3" -v t="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / t / n * 1e6}'; }
 
 kib() { awk -v k="$1" '/^'"$1"':/ {print $2}' "/proc/$SERVER_PID/status"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
@@ -118,22 +126,26 @@ fi
 COMPANY=$(company_of "$KEY")
 
 run_wrk 1 -s bench/wrk/report.lua "${BASE_HEADERS[@]}" "http://127.0.0.1:$PORT$BASE_PATH" >/dev/null # warm-up
-read -r _ BASE_RPS BASE_P50 BASE_P99 BASE_SE BASE_XE < <(run_wrk "$BENCH_SECONDS" -s bench/wrk/report.lua "${BASE_HEADERS[@]}" "http://127.0.0.1:$PORT$BASE_PATH")
+T0=$(cpu_ticks)
+read -r BASE_N BASE_RPS BASE_P50 BASE_P99 BASE_SE BASE_XE < <(run_wrk "$BENCH_SECONDS" -s bench/wrk/report.lua "${BASE_HEADERS[@]}" "http://127.0.0.1:$PORT$BASE_PATH")
 [ -n "${BASE_RPS:-}" ] || die "no wrk summary for the baseline"
-say "baseline: $BASE_RPS req/s"
-result=$(printf '%s req/s · p50 %s ms · p99 %s ms' "$(group "${BASE_RPS%.*}")" "$BASE_P50" "$BASE_P99")
+BASE_CPU=$(cpu_us "$T0" "$(cpu_ticks)" "$BASE_N")
+say "baseline: $BASE_RPS req/s, server CPU $BASE_CPU us per request"
+result=$(printf '%s req/s · p50 %s ms · p99 %s ms · server CPU %s µs/request' "$(group "${BASE_RPS%.*}")" "$BASE_P50" "$BASE_P99" "$BASE_CPU")
 if [ "$BASE_SE$BASE_XE" = 00 ]; then VERDICT=—; else verdict 0; result="$result · errors: $BASE_SE status, $BASE_XE socket"; fi
 row "$BASE_NAME" "$result" "baseline" "$VERDICT"
 
 run=1
 for vendor in "${VENDORS[@]}"; do
   run=$((run + 1))
+  T0=$(cpu_ticks)
   read -r N RPS P50 P99 SE XE < <(run_wrk "$BENCH_SECONDS" -s bench/wrk/create.lua "http://127.0.0.1:$PORT" -- "$vendor" "$run" "$COMPANY")
   [ -n "${RPS:-}" ] || die "no wrk summary for $vendor"
+  CPU=$(cpu_us "$T0" "$(cpu_ticks)" "$N")
   RATIO=$(awk -v a="$RPS" -v b="$BASE_RPS" 'BEGIN {printf "%.0f", 100 * a / b}')
   say "$vendor create: $RPS req/s ($RATIO %), $N requests, $SE status errors, $XE socket errors"
   ok=$([ "$RATIO" -ge "$TARGET_RATIO" ] && [ "$SE" = 0 ] && [ "$XE" = 0 ] && echo 1 || echo 0)
-  result=$(printf '%s req/s · p50 %s ms · p99 %s ms · **%s %%** of the baseline' "$(group "${RPS%.*}")" "$P50" "$P99" "$RATIO")
+  result=$(printf '%s req/s · p50 %s ms · p99 %s ms · server CPU %s µs/request · **%s %%** of the baseline' "$(group "${RPS%.*}")" "$P50" "$P99" "$CPU" "$RATIO")
   [ "$SE$XE" = 00 ] || result="$result · errors: $SE status, $XE socket"
   verdict "$ok"
   row "$vendor create (unique e-mails)" "$result" "≥ $TARGET_RATIO %" "$VERDICT"
@@ -200,7 +212,7 @@ git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with uncommitted changes)"
   echo "- Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)"
   echo "- When: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT"
   echo "- Load: wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}') on loopback, $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, ${BENCH_SECONDS} s per run, on the same machine as the server"
-  echo "- Server: \`vendor-mock serve\` (release, default flags, log ${BENCH_LOG:+filter \`$BENCH_LOG\` }to a file)"
+  echo "- Server: \`vendor-mock serve\` (release, ${BENCH_WORKERS:+--workers $BENCH_WORKERS, }default flags, log ${BENCH_LOG:+filter \`$BENCH_LOG\` }to a file)"
   echo
   echo "| Measurement | Result | Target | Verdict |"
   echo "| --- | --- | --- | --- |"

@@ -94,6 +94,10 @@ struct ServeArgs {
     /// Seconds a connection may stay silent (keep-alive with no request) before it is closed.
     #[arg(long, env = "VENDOR_MOCK_IDLE_TIMEOUT", default_value_t = 60)]
     idle_timeout: u64,
+    /// Threads that serve requests. By default half the CPU cores, at least one: the mock shares
+    /// the machine with the tests and clients that call it (bench/README.md has the measurements).
+    #[arg(long, env = "VENDOR_MOCK_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     /// Requests kept in the journal.
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     journal_size: usize,
@@ -121,6 +125,16 @@ macro_rules! say {
         use std::io::Write as _;
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
+}
+
+/// Log timestamps as tracing-subscriber writes them (`2026-11-23T14:10:00.123456Z`), through
+/// chrono's formatter, which costs a third of the default one.
+struct UtcMicros;
+
+impl tracing_subscriber::fmt::time::FormatTime for UtcMicros {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        w.write_str(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    }
 }
 
 /// Standard output behind a lock and a 64 KiB buffer, for log lines.
@@ -205,6 +219,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "vendor_mock=info".into()),
         )
         .with_target(false)
+        .with_timer(UtcMicros)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let specs = load_specs(&args.specs)?;
@@ -239,7 +254,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     runtime.block_on(async {
         let addr: SocketAddr = format!("{}:{}", args.host, args.port)
             .parse()
@@ -286,6 +302,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     flush_log();
     say!("vendor-mock stopped");
     Ok(())
+}
+
+/// Half the CPU cores, at least one. On a two-core CI machine, where the clients under test run
+/// beside the mock, one worker served 25 % more creates than two (two workers contend for the
+/// vendor state, the journal and the allocator with each other and with the clients).
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 /// Binds with a deep accept backlog: a CI job opening a thousand connections at once must not

@@ -426,6 +426,10 @@ fn normalize_into(text: &str, how: &[Normalize], out: &mut String) {
 /// The values at a path of the spec format (`email`, `data.id`, `client_users[].email`,
 /// `createdMembers[]._id`), each with its concrete path (`client_users[1].email`).
 pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
+    // A plain property name (most rules): one lookup.
+    if !path.is_empty() && !path.contains(['.', '[']) {
+        return value.get(path).map(|v| (path.to_owned(), v)).into_iter().collect();
+    }
     let mut found = vec![(String::new(), value)];
     for segment in path.split('.') {
         let (name, each) = match segment.strip_suffix("[]") {

@@ -77,3 +77,27 @@ async fn every_curl_in_the_readme_gets_a_success_from_a_running_mock() {
     let _ = stop.send(());
     server.await.expect("join").expect("server ran");
 }
+
+#[path = "shared/binary.rs"]
+mod binary;
+
+#[test]
+fn every_serve_flag_and_its_variable_are_in_the_readme_options_table() {
+    let help = Command::new(binary::binary()).args(["serve", "--help"]).output().expect("run vendor-mock serve --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let table = section(README, "## Serving options", "\n## ");
+    let flags: Vec<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .filter(|w| !["--help", "--version"].contains(w))
+        .collect();
+    let variables: Vec<&str> = help
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("VENDOR_MOCK_"))
+        .collect();
+    assert!(flags.contains(&"--workers") && variables.contains(&"VENDOR_MOCK_WORKERS"), "{help}");
+    for name in flags.iter().chain(&variables) {
+        assert!(table.contains(&format!("`{name}")), "the README's serving options do not list {name}");
+    }
+}
