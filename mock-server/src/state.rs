@@ -32,8 +32,51 @@ pub(crate) struct Store {
 /// allocation, hashed once).
 type Key = Box<str>;
 
-/// The uniqueness index: a fast hasher, randomly seeded per index.
-type Taken = HashSet<Key, foldhash::fast::RandomState>;
+/// The uniqueness index, in 64 shards: growing it rehashes one shard's keys at a time (a
+/// single set of 300,000 keys stalled the vendor's lock for milliseconds when it doubled). Fast
+/// hashers, randomly seeded per index.
+#[derive(Debug)]
+struct Taken {
+    shards: Vec<HashSet<Key, foldhash::fast::RandomState>>,
+    pick: foldhash::fast::RandomState,
+}
+
+impl Default for Taken {
+    fn default() -> Self {
+        Self { shards: (0..64).map(|_| HashSet::default()).collect(), pick: foldhash::fast::RandomState::default() }
+    }
+}
+
+impl Taken {
+    fn shard(&self, key: &str) -> usize {
+        use std::hash::BuildHasher as _;
+        // The top 6 bits of a hash that the shards' own hashers do not share.
+        usize::try_from(self.pick.hash_one(key) >> 58).unwrap_or(0)
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.shards[self.shard(key)].contains(key)
+    }
+
+    fn insert(&mut self, key: Key) {
+        let shard = self.shard(&key);
+        self.shards[shard].insert(key);
+    }
+
+    fn remove(&mut self, key: &str) {
+        let shard = self.shard(key);
+        self.shards[shard].remove(key);
+    }
+
+    fn clear(&mut self) {
+        self.shards.iter_mut().for_each(HashSet::clear);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(HashSet::len).sum()
+    }
+}
 
 #[derive(Debug)]
 struct VendorState {
@@ -295,7 +338,7 @@ impl VendorState {
             }
             self.ids.assign(&mut record, rule);
         }
-        self.taken.extend(keys.iter().cloned());
+        keys.iter().for_each(|k| self.taken.insert(k.clone()));
         let bytes = serde_json::to_vec(&record).expect("a JSON value serializes");
         let stored = Stored { record: bytes.into_boxed_slice(), owner: Arc::clone(owner), keys };
         match self.records.get_mut(&op.collection) {
@@ -361,7 +404,7 @@ impl VendorState {
         for key in &old_keys {
             self.taken.remove(key);
         }
-        self.taken.extend(keys.iter().cloned());
+        keys.iter().for_each(|k| self.taken.insert(k.clone()));
         if let Some(stored) = self.records.get_mut(&op.collection).and_then(|r| r.get_mut(position)) {
             stored.record = serde_json::to_vec(&merged).expect("a JSON value serializes").into_boxed_slice();
             stored.keys = keys;
@@ -619,6 +662,24 @@ mod tests {
         let c = IdSource::new(Determinism::Real).generate(&generator, "k");
         let d = IdSource::new(Determinism::Real).generate(&generator, "k");
         assert_ne!(c, d);
+    }
+
+    #[test]
+    fn the_sharded_index_holds_and_frees_every_key() {
+        let mut taken = Taken::default();
+        let keys: Vec<String> = (0..2000).map(|i| format!("email\u{0}\u{0}user{i}@example.com")).collect();
+        keys.iter().for_each(|k| taken.insert(k.as_str().into()));
+        taken.insert(keys[0].as_str().into()); // again: still one key
+        assert_eq!(taken.len(), 2000);
+        assert!(keys.iter().all(|k| taken.contains(k)));
+        assert!(!taken.contains("email\u{0}\u{0}nobody@example.com"));
+        let used = taken.shards.iter().filter(|s| !s.is_empty()).count();
+        assert!(used > 32, "keys spread over the shards ({used} of 64 used)");
+        keys[..1000].iter().for_each(|k| taken.remove(k));
+        assert_eq!(taken.len(), 1000);
+        assert!(!taken.contains(&keys[0]) && taken.contains(&keys[1999]));
+        taken.clear();
+        assert_eq!(taken.len(), 0);
     }
 
     #[test]
