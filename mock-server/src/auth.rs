@@ -47,11 +47,27 @@ impl CredentialList {
     }
 }
 
+/// The credential values a request carries, one per credential part of the vendor, read once
+/// (in any header case) for fault matching, the journal and [`authenticate`].
+#[derive(Debug, Default)]
+pub(crate) struct Carried(Vec<Option<String>>);
+
+impl Carried {
+    pub(crate) fn read(vendor: &Vendor, parts: &Parts) -> Self {
+        Self(vendor.auth.credentials.iter().map(|part| read(part, parts)).collect())
+    }
+
+    /// The values present and not empty.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flatten().map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
 /// The request's credentials for an operation, or why they are refused.
 pub(crate) fn authenticate(
     vendor: &Vendor,
     op: &Operation,
-    parts: &Parts,
+    carried: &Carried,
     raw_names: Option<&[String]>,
     case: HeaderCase,
     allow: Option<&CredentialList>,
@@ -59,7 +75,7 @@ pub(crate) fn authenticate(
     let mut creds = Credentials::new();
     for &i in &op.auth {
         let part = &vendor.auth.credentials[i];
-        let value = extract(part, parts, raw_names, case)?;
+        let value = checked(part, carried.0.get(i).cloned().flatten(), raw_names, case)?;
         let rejected = !part.tenant && vendor.auth.reject_prefixes.iter().any(|p| value.starts_with(p.as_str()));
         if rejected {
             return Err(Rejection::Unauthorized(format!(
@@ -95,11 +111,6 @@ pub(crate) fn authenticate(
     Ok(creds)
 }
 
-/// Every credential value a request carries, unchecked (for fault matching).
-pub(crate) fn peek(vendor: &Vendor, parts: &Parts) -> Vec<String> {
-    vendor.auth.credentials.iter().filter_map(|part| extract(part, parts, None, HeaderCase::Lenient).ok()).collect()
-}
-
 /// The tenants an operation's caller owns (for `list_tenants`).
 pub(crate) fn tenants_for(
     vendor: &Vendor,
@@ -113,31 +124,14 @@ pub(crate) fn tenants_for(
     tenants_of(&vendor.name, tenants, owner, fixed.as_deref())
 }
 
-fn extract(
-    part: &CredentialPart,
-    parts: &Parts,
-    raw_names: Option<&[String]>,
-    case: HeaderCase,
-) -> Result<String, Rejection> {
-    let missing =
-        || Rejection::Unauthorized(format!("{} missing ({} `{}`)", part.name, location_word(part.location), part.key));
-    let value = match part.location {
+/// A credential part's value as the request carries it (header names in any case).
+fn read(part: &CredentialPart, parts: &Parts) -> Option<String> {
+    match part.location {
         CredentialLocation::Query => form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
             .find(|(k, _)| k == part.key.as_str())
             .map(|(_, v)| v.into_owned()),
         CredentialLocation::Header => {
-            let value = parts.headers.get(part.key.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let must_check = part.case_sensitive && case == HeaderCase::Strict && value.is_some();
-            if let (true, Some(raw)) = (must_check, raw_names)
-                && !raw.iter().any(|n| n == &part.key)
-            {
-                let sent = raw.iter().find(|n| n.eq_ignore_ascii_case(&part.key)).cloned().unwrap_or_default();
-                return Err(Rejection::Unauthorized(format!(
-                    "header `{sent}` must be spelled `{}` (case-exact)",
-                    part.key
-                )));
-            }
-            value
+            parts.headers.get(part.key.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned)
         }
         CredentialLocation::Bearer => parts
             .headers
@@ -146,7 +140,29 @@ fn extract(
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim().to_owned()),
-    };
+    }
+}
+
+/// A value read by [`read`], checked: present, not empty, and under a header name spelled
+/// exactly as the spec says where the case matters.
+fn checked(
+    part: &CredentialPart,
+    value: Option<String>,
+    raw_names: Option<&[String]>,
+    case: HeaderCase,
+) -> Result<String, Rejection> {
+    let missing =
+        || Rejection::Unauthorized(format!("{} missing ({} `{}`)", part.name, location_word(part.location), part.key));
+    let must_check = part.location == CredentialLocation::Header
+        && part.case_sensitive
+        && case == HeaderCase::Strict
+        && value.is_some();
+    if let (true, Some(raw)) = (must_check, raw_names)
+        && !raw.iter().any(|n| n == &part.key)
+    {
+        let sent = raw.iter().find(|n| n.eq_ignore_ascii_case(&part.key)).cloned().unwrap_or_default();
+        return Err(Rejection::Unauthorized(format!("header `{sent}` must be spelled `{}` (case-exact)", part.key)));
+    }
     value.filter(|v| !v.is_empty()).ok_or_else(missing)
 }
 

@@ -253,7 +253,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     };
     // Every credential value the request carries, checked or not: for fault matching and the
     // journal's credential filter.
-    let carried = vendor.as_ref().map(|v| auth::peek(v, &parts)).unwrap_or_default();
+    let carried = vendor.as_ref().map(|v| auth::Carried::read(v, &parts)).unwrap_or_default();
     let span = tracing::info_span!("request", vendor = %vendor.as_ref().map_or("-", |v| v.name.as_str()));
     let served = async {
         match routed {
@@ -279,7 +279,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     });
     // What Texts will hold (header names have the same length whatever their case).
     let size = 1
-        + 8 * carried.len()
+        + 8 * carried.values().count()
         + 17
         + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
         + parts.headers.iter().map(|(n, v)| 8 + n.as_str().len() + v.len()).sum::<usize>()
@@ -287,7 +287,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         + answer.body.len();
     let buffer = mock.journal.buffer(size);
     let headers = raw_names.as_ref().map_or(parts.headers.len(), Vec::len);
-    let mut texts = Texts::new(buffer, &carried, parts.uri.path(), parts.uri.query(), headers);
+    let mut texts = Texts::new(buffer, carried.values(), parts.uri.path(), parts.uri.query(), headers);
     headers_as_sent(&parts.headers, raw_names.as_deref(), &mut texts);
     let recorded = Recorded {
         seq: 0,
@@ -323,14 +323,14 @@ async fn serve(
     op: &Operation,
     parts: &Parts,
     raw_names: Option<&[String]>,
-    carried: &[String],
+    carried: &auth::Carried,
     body: Body,
 ) -> Served {
     let bytes = match read_body(body, &parts.headers, &mock.config).await {
         Ok(bytes) => bytes,
         Err(rejection) => return Served { bytes: Vec::new(), result: Err(rejection), headers: Vec::new() },
     };
-    let effects = mock.faults.take(&vendor.name, &op.path, carried);
+    let effects = mock.faults.take(&vendor.name, &op.path, &carried.values().collect::<Vec<_>>());
     if let Some(effect) = crate::fault::delay_then_decide(effects).await {
         let result = Ok(fault_answer(vendor, op, parts, &bytes, effect));
         return Served { bytes, result, headers: Vec::new() };
@@ -342,7 +342,7 @@ async fn serve(
     let mut headers = Vec::new();
     let result = (|| {
         let allow = mock.config.credentials.as_ref();
-        let creds = auth::authenticate(vendor, op, parts, raw_names, mock.config.header_case, allow)?;
+        let creds = auth::authenticate(vendor, op, carried, raw_names, mock.config.header_case, allow)?;
         if let (true, Some(limits)) = (mock.config.rate_limits, &vendor.rate_limits)
             && let Some((_, key)) = creds.iter().find(|(name, _)| *name == limits.credential)
         {

@@ -170,19 +170,21 @@ impl Texts {
     /// Starts, in `buffer` (see [`Journal::buffer`]), with the credential hashes, the path and
     /// the query; `headers` calls of [`Texts::header`] follow, then [`Texts::finish`] adds the body
     /// and the response.
-    pub(crate) fn new(
+    pub(crate) fn new<'a>(
         mut buffer: Vec<u8>,
-        credentials: &[String],
+        credentials: impl Iterator<Item = &'a str>,
         path: &str,
         query: Option<&str>,
         headers: usize,
     ) -> Self {
         buffer.clear();
-        let count = credentials.len().min(usize::from(u8::MAX));
-        buffer.push(u8::try_from(count).unwrap_or(u8::MAX));
-        for credential in &credentials[..count] {
+        buffer.push(0);
+        let mut count = 0u8;
+        for credential in credentials.take(usize::from(u8::MAX)) {
             buffer.extend_from_slice(&credential_hash(credential).to_le_bytes());
+            count += 1;
         }
+        buffer[0] = count;
         let mut texts = Self(buffer);
         texts.put(path.as_bytes());
         match query {
@@ -566,7 +568,7 @@ mod tests {
     }
 
     fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
-        let mut texts = Texts::new(Vec::new(), &["k1".to_owned()], "/api/v1/client/save", query, headers.len());
+        let mut texts = Texts::new(Vec::new(), ["k1"].into_iter(), "/api/v1/client/save", query, headers.len());
         for (name, value) in headers {
             texts.header(name.as_bytes(), value.as_bytes());
         }
