@@ -416,7 +416,7 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
                 .iter()
                 .map(|c| {
                     let t = vendor.errors.get(&c.error).expect("spec loading checks unique error templates");
-                    Answer::from_template(t, &context([("error", clash_context(c))])).body_value()
+                    crate::template::render(&t.body, &context([("error", clash_context(c))]))
                 })
                 .collect();
             let outcome = Outcome::Bulk {

@@ -163,11 +163,6 @@ impl Answer {
             body: body.into(),
         }
     }
-
-    /// The body as a `Value` (for answers embedded in other answers).
-    pub(crate) fn body_value(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
 }
 
 /// The HTTP response, broken on purpose when a fault says so: `Truncated` announces the whole

@@ -246,12 +246,13 @@ impl<'a> Reader<'a> {
 impl Recorded {
     /// The hashes of the credential values the request carried.
     fn credentials(&self) -> impl Iterator<Item = u64> + '_ {
-        let count = usize::from(self.texts.first().copied().unwrap_or(0));
-        self.texts
-            .get(1..1 + 8 * count)
-            .unwrap_or_default()
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+        self.sections().0.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+    }
+
+    /// The credential hashes, and the texts after them.
+    fn sections(&self) -> (&[u8], &[u8]) {
+        let (count, rest) = self.texts.split_first().map_or((0, &[][..]), |(c, r)| (usize::from(*c), r));
+        rest.split_at_checked(8 * count).unwrap_or((&[], &[]))
     }
 
     fn carried(&self, hash: u64) -> bool {
@@ -264,8 +265,7 @@ impl Recorded {
 
     /// The entry as the journal shows it (before masking).
     fn entry(&self) -> Entry {
-        let count = usize::from(self.texts.first().copied().unwrap_or(0));
-        let mut r = Reader(self.texts.get(1 + 8 * count..).unwrap_or_default());
+        let mut r = Reader(self.sections().1);
         let path = r.string();
         let query = (r.byte() == 1).then(|| r.string());
         let count = r.len();

@@ -29,7 +29,7 @@ fn render_in(template: &Value, scope: Scope<'_>) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(|t| render_in(t, scope)).collect()),
         Value::Object(map) => {
             if let (Some(Value::String(path)), Some(to)) = (map.get("$map"), map.get("to")) {
-                let items = match eval(path, scope) {
+                let items = match Expr::new(path).eval(scope).into_value() {
                     Value::Array(items) => items,
                     _ => Vec::new(),
                 };
@@ -76,59 +76,37 @@ pub(crate) fn render_text(template: &str, context: &Value) -> String {
 }
 
 fn render_string(s: &str, scope: Scope<'_>) -> Value {
-    let trimmed = s.trim();
-    if let Some(expr) = trimmed.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
-        && !expr.contains("{{")
-    {
-        return eval(expr, scope);
+    match whole_placeholder(s) {
+        Some(expr) => Expr::new(expr).eval(scope).into_value(),
+        None => Value::String(interpolate(s, scope)),
     }
-    Value::String(interpolate(s, scope))
+}
+
+/// The expression of a string that is exactly one placeholder (`"{{record.id}}"`), if it is one.
+fn whole_placeholder(s: &str) -> Option<&str> {
+    s.trim().strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).filter(|expr| !expr.contains("{{"))
 }
 
 fn interpolate(s: &str, scope: Scope<'_>) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start..].find("}}") else { break };
-        out.push_str(&rest[..start]);
-        match eval(&rest[start + 2..start + len], scope) {
-            Value::Null => {}
-            Value::String(v) => out.push_str(&v),
-            other => out.push_str(&other.to_string()),
-        }
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
+    write_text(&pieces(s), scope, &mut out);
     out
 }
 
-fn eval(expr: &str, scope: Scope<'_>) -> Value {
-    expr.split("??").map(|alt| lookup(alt.trim(), scope)).find(|v| !v.is_null()).unwrap_or(Value::Null)
-}
-
-fn lookup(path: &str, scope: Scope<'_>) -> Value {
-    let mut segments = path.split('.');
-    let first = segments.next().unwrap_or_default();
-    let mut current = match (first, scope.item) {
-        ("item", Some((item, _))) => item,
-        ("index", Some((_, index))) => return Value::from(index),
-        _ => match scope.root.get(first) {
-            Some(v) => v,
-            None => return Value::Null,
-        },
-    };
-    for segment in segments {
-        let next = match current {
-            Value::Object(map) => map.get(segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-            _ => None,
-        };
-        match next {
-            Some(v) => current = v,
-            None => return Value::Null,
+/// Appends text pieces with their placeholders filled in: nothing for a missing value, strings
+/// as they are, anything else as JSON.
+fn write_text(pieces: &[Piece], scope: Scope<'_>, out: &mut String) {
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Expr(expr) => match expr.eval(scope) {
+                Found::Ref(Value::String(s)) => out.push_str(s),
+                Found::Ref(v) => out.push_str(&v.to_string()),
+                Found::Index(i) => out.push_str(itoa::Buffer::new().format(i)),
+                Found::Null => {}
+            },
         }
     }
-    current.clone()
 }
 
 /// A template compiled once (at first use) for the hot path: it writes the answer's JSON text
@@ -213,15 +191,10 @@ fn compile(template: &Value) -> Node {
         return Node::Raw(serde_json::to_string(template).unwrap_or_default().into());
     }
     match template {
-        Value::String(s) => {
-            let trimmed = s.trim();
-            if let Some(expr) = trimmed.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
-                && !expr.contains("{{")
-            {
-                return Node::Whole(Expr::new(expr));
-            }
-            Node::Text(pieces(s))
-        }
+        Value::String(s) => match whole_placeholder(s) {
+            Some(expr) => Node::Whole(Expr::new(expr)),
+            None => Node::Text(pieces(s)),
+        },
         Value::Array(items) => Node::Array(items.iter().map(compile).collect()),
         Value::Object(map) => {
             if let (Some(Value::String(path)), Some(to)) = (map.get("$map"), map.get("to")) {
@@ -246,7 +219,7 @@ fn compile(template: &Value) -> Node {
     }
 }
 
-/// The pieces of a text, split as [`interpolate`] splits it.
+/// The pieces of a text: literal text and `{{…}}` placeholders (an unclosed `{{` is text).
 fn pieces(s: &str) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut rest = s;
@@ -269,14 +242,29 @@ impl Expr {
         Self(expr.split("??").map(|alt| alt.trim().split('.').map(Box::from).collect()).collect())
     }
 
+    /// The first alternative that is not null.
     fn eval<'a>(&self, scope: Scope<'a>) -> Found<'a> {
-        self.0.iter().map(|path| find(path, scope)).find(|f| !matches!(f, Found::Null)).unwrap_or(Found::Null)
+        self.0
+            .iter()
+            .map(|path| find(path.iter().map(|s| &**s), scope))
+            .find(|f| !matches!(f, Found::Null))
+            .unwrap_or(Found::Null)
     }
 }
 
-/// [`lookup`] without the clone.
-fn find<'a>(path: &[Box<str>], scope: Scope<'a>) -> Found<'a> {
-    let first = path.first().map_or("", |s| &**s);
+impl Found<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Found::Ref(v) => v.clone(),
+            Found::Index(i) => Value::from(i),
+            Found::Null => Value::Null,
+        }
+    }
+}
+
+/// What a dotted path names: `item`/`index` inside a `$map`, else a path into the context.
+fn find<'a, 's>(mut path: impl Iterator<Item = &'s str>, scope: Scope<'a>) -> Found<'a> {
+    let first = path.next().unwrap_or_default();
     let mut current = match (first, scope.item) {
         ("item", Some((item, _))) => item,
         ("index", Some((_, index))) => return Found::Index(index),
@@ -285,9 +273,9 @@ fn find<'a>(path: &[Box<str>], scope: Scope<'a>) -> Found<'a> {
             None => return Found::Null,
         },
     };
-    for segment in &path[1..] {
+    for segment in path {
         let next = match current {
-            Value::Object(map) => map.get(&**segment),
+            Value::Object(map) => map.get(segment),
             Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
             _ => None,
         };
@@ -314,17 +302,7 @@ fn write_node(node: &Node, scope: Scope<'_>, out: &mut Vec<u8>) {
         },
         Node::Text(pieces) => {
             let mut text = String::new();
-            for piece in pieces {
-                match piece {
-                    Piece::Text(t) => text.push_str(t),
-                    Piece::Expr(expr) => match expr.eval(scope) {
-                        Found::Ref(Value::String(s)) => text.push_str(s),
-                        Found::Ref(v) => text.push_str(&v.to_string()),
-                        Found::Index(i) => text.push_str(itoa::Buffer::new().format(i)),
-                        Found::Null => {}
-                    },
-                }
-            }
+            write_text(pieces, scope, &mut text);
             write_value(&Value::String(text), out);
         }
         Node::Array(items) => {
