@@ -119,9 +119,9 @@ pub fn mask(secret: &str) -> String {
 }
 
 fn is_create(ctx: &Context<'_>, e: &JournalEntry) -> bool {
-    e.vendor.as_deref() == Some(ctx.vendor.name.as_str())
-        && e.operation.as_deref() == Some(ctx.vendor.create.operation_id.as_str())
-        && e.method.eq_ignore_ascii_case(&ctx.vendor.create.method)
+    e.vendor.as_deref() == Some(ctx.vendor.name())
+        && e.operation.as_deref() == Some(ctx.vendor.create().id.as_str())
+        && e.method.eq_ignore_ascii_case(ctx.vendor.create().method.as_str())
 }
 
 fn header_values<'a>(e: &'a JournalEntry, name: &str) -> Vec<(&'a str, &'a str)> {
@@ -160,7 +160,7 @@ pub const HIDDEN: &str = "****";
 
 fn request_checks(ctx: &Context<'_>, case: &Case, call: &Call, v: &mut Verdicts) {
     let creates: Vec<&JournalEntry> = call.entries.iter().filter(|e| is_create(ctx, e)).collect();
-    let op = &ctx.vendor.create;
+    let op = ctx.vendor.create();
     let outcome = call.outcome();
     if outcome.is_none() && call.entries.is_empty() {
         // Skipped or errored without sending: nothing to judge on the request side.
@@ -238,7 +238,7 @@ fn request_checks(ctx: &Context<'_>, case: &Case, call: &Call, v: &mut Verdicts)
         sorted_keys.sort();
         let mut expected_keys: Vec<String> = query_keys.iter().map(|k| (*k).to_owned()).collect();
         expected_keys.sort();
-        let route_ok = e.method.eq_ignore_ascii_case(&op.method) && e.path == op.path;
+        let route_ok = e.method.eq_ignore_ascii_case(op.method.as_str()) && e.path == op.path;
         if !route_ok || sorted_keys != expected_keys {
             let expected_query = if query_keys.is_empty() {
                 String::new()
@@ -626,7 +626,7 @@ fn response_checks(ctx: &Context<'_>, case: &Case, call: &Call, v: &mut Verdicts
         Expect::Unknown => {}
         Expect::Single { property, kinds, id } => {
             let all_entries_ok = match &outcome {
-                ClientOutcome::Bulk { entries } if ctx.vendor.create.bulk => {
+                ClientOutcome::Bulk { entries } if ctx.vendor.create().bulk => {
                     !entries.is_empty() && entries.iter().all(|e| kinds.contains(&e.kind()))
                 }
                 o => kinds.contains(&o.kind()),
@@ -721,7 +721,7 @@ fn response_checks(ctx: &Context<'_>, case: &Case, call: &Call, v: &mut Verdicts
 }
 
 fn check_id(ctx: &Context<'_>, expected: Option<&Value>, got: Option<&Value>, v: &mut Verdicts) {
-    let Some(path) = &ctx.vendor.create.reported_id else {
+    let Some(path) = &ctx.vendor.create().reported_id else {
         v.record(&p::ID, Verdict::skip("the spec's success answer carries no id (no x-mock.reported_id)"));
         return;
     };
@@ -806,16 +806,16 @@ mod tests {
 
     fn model(name: &str) -> VendorModel {
         let specs = vendor_mock::Specs::embedded().expect("embedded specs load");
-        VendorModel::from_document(name, specs.document(name).expect("a document")).expect("a model")
+        VendorModel::new(std::sync::Arc::clone(specs.vendor(name).expect("a vendor"))).expect("a model")
     }
 
     fn entry(model: &VendorModel, headers: &[(&str, &str)], query: Option<&str>, body: &Value) -> JournalEntry {
         JournalEntry {
             seq: 1,
-            vendor: Some(model.name.clone()),
-            operation: Some(model.create.operation_id.clone()),
-            method: model.create.method.clone(),
-            path: model.create.path.clone(),
+            vendor: Some(model.name().to_owned()),
+            operation: Some(model.create().id.clone()),
+            method: model.create().method.to_string(),
+            path: model.create().path.clone(),
             query: query.map(str::to_owned),
             version: "HTTP/1.1".into(),
             headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
@@ -830,7 +830,7 @@ mod tests {
     fn judge(model: &VendorModel, creds: &[(&str, &str)], input: &Value, e: JournalEntry, masked: bool) -> Verdicts {
         let credentials: BTreeMap<String, String> =
             creds.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let schema = crate::schema::compile(&model.create.schema).expect("compiles");
+        let schema = crate::schema::compile(model.schema()).expect("compiles");
         let ctx =
             Context { vendor: model, schema: &schema, credentials: &credentials, client_timeout_ms: 5000, masked };
         let case =
@@ -839,7 +839,7 @@ mod tests {
             request: CreateClient {
                 cmd: "create_client".into(),
                 seq: 1,
-                vendor: model.name.clone(),
+                vendor: model.name().to_owned(),
                 base_url: "http://127.0.0.1:1".into(),
                 credentials: credentials.clone(),
                 input: input.clone(),

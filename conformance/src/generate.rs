@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::json::{Path, Seg};
-use crate::vendor::{VendorModel, values_at};
+use crate::vendor::VendorModel;
+use vendor_mock::spec::FieldPath;
 
 /// A schema the compiler cannot handle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,13 +99,13 @@ impl Generator {
     /// schema *requires* that field cannot be driven and is refused.
     pub fn for_vendor(vendor: &VendorModel) -> Result<Self, SchemaError> {
         let mut unique: Vec<String> = Vec::new();
-        let entry = if vendor.create.bulk { "[]." } else { "" };
-        for rule in &vendor.create.unique {
+        let entry = if vendor.create().bulk { "[]." } else { "" };
+        for rule in &vendor.create().unique {
             unique.push(format!("{entry}{}", rule.path));
         }
-        let schema = match &vendor.create.update_key {
-            Some(field) => without_property(&vendor.create.schema, field)?,
-            None => vendor.create.schema.clone(),
+        let schema = match vendor.update_key() {
+            Some(field) => without_property(vendor.schema(), field)?,
+            None => vendor.schema().clone(),
         };
         email_paths(&schema, "", &mut unique);
         Self::new(&schema, unique)
@@ -116,13 +117,14 @@ impl Generator {
         let raw = compile(schema, &Path::default())?;
         let mut fixers = Vec::new();
         for pattern in unique {
-            if fixers.iter().any(|(p, _): &(String, _)| *p == pattern) {
+            if fixers.iter().any(|(p, _): &(FieldPath, _)| p.as_str() == pattern) {
                 continue;
             }
             let node = schema_at(schema, &pattern).cloned().unwrap_or(json!({}));
-            let validator =
-                crate::schema::compile(&node).map_err(|m| SchemaError { path: pattern.clone(), message: m })?;
-            fixers.push((pattern, validator));
+            let fail = |message: String| SchemaError { path: pattern.clone(), message };
+            let validator = crate::schema::compile(&node).map_err(fail)?;
+            let path = FieldPath::parse(&pattern).map_err(|e| fail(e.to_string()))?;
+            fixers.push((path, validator));
         }
         let fixers = std::sync::Arc::new(fixers);
         let valid = raw
@@ -411,12 +413,12 @@ fn schema_at<'a>(schema: &'a Value, pattern: &str) -> Option<&'a Value> {
 
 /// Makes the strings at each pattern distinct (after trimming and lowercasing, as uniqueness
 /// rules compare them), keeping each valid against its own schema.
-fn make_distinct(value: &mut Value, fixers: &[(String, jsonschema::Validator)]) {
+fn make_distinct(value: &mut Value, fixers: &[(FieldPath, jsonschema::Validator)]) {
     let mut seen: HashSet<String> = HashSet::new();
     let norm = |s: &str| s.trim().to_lowercase();
     for (pattern, validator) in fixers {
         let found: Vec<(String, String)> =
-            values_at(value, pattern).into_iter().filter_map(|(p, v)| v.as_str().map(|s| (p, s.to_owned()))).collect();
+            pattern.values(value).into_iter().filter_map(|(p, v)| v.as_str().map(|s| (p, s.to_owned()))).collect();
         for (at, text) in found {
             if seen.insert(norm(&text)) {
                 continue;
@@ -622,10 +624,11 @@ mod tests {
     fn generators() -> Vec<(String, Generator)> {
         let specs = vendor_mock::Specs::embedded().expect("embedded specs load");
         specs
-            .vendor_names()
-            .into_iter()
-            .map(|name| {
-                let model = VendorModel::from_document(&name, specs.document(&name).expect("doc")).expect("model");
+            .vendors()
+            .iter()
+            .map(|v| {
+                let name = v.name.clone();
+                let model = VendorModel::new(std::sync::Arc::clone(v)).expect("model");
                 let generator = Generator::for_vendor(&model).expect("compiles");
                 (name, generator)
             })
@@ -673,10 +676,18 @@ mod tests {
             "properties":{"email":{"type":"string","format":"email"},"mobile":{"type":"string","pattern":"^[0-9]{2}$"}}}});
         let g = Generator::new(&schema, vec!["[].email".into(), "[].mobile".into()]).expect("compiles");
         for value in sample(&g.valid(), 100, 3) {
+            let at = |p: &str| {
+                FieldPath::parse(p)
+                    .expect("a path")
+                    .values(&value)
+                    .into_iter()
+                    .map(|(_, v)| v.clone())
+                    .collect::<Vec<_>>()
+            };
             let emails: HashSet<String> =
-                values_at(&value, "[].email").iter().filter_map(|(_, v)| v.as_str()).map(str::to_lowercase).collect();
-            let mobiles: HashSet<&str> =
-                values_at(&value, "[].mobile").iter().filter_map(|(_, v)| v.as_str()).collect();
+                at("[].email").iter().filter_map(Value::as_str).map(str::to_lowercase).collect();
+            let mobiles: HashSet<String> =
+                at("[].mobile").iter().filter_map(Value::as_str).map(str::to_owned).collect();
             assert_eq!((emails.len(), mobiles.len()), (4, 4), "{value}");
         }
     }

@@ -461,8 +461,8 @@ pub(crate) fn failure(
         .collect();
     let expected_request = model.expected_request(creds, &executed.case.input);
     let mut failure = Failure {
-        vendor: model.name.clone(),
-        revision: model.revision.clone(),
+        vendor: model.name().to_owned(),
+        revision: model.revision().to_owned(),
         property: property.to_owned(),
         title: p::by_id(property).map_or("", |p| p.title).to_owned(),
         scenario: executed.case.scenario,
@@ -484,8 +484,8 @@ pub(crate) fn failure(
         let replay = ReplayFile {
             format: REPLAY_FORMAT.into(),
             version: 1,
-            vendor: model.name.clone(),
-            revision: model.revision.clone(),
+            vendor: model.name().to_owned(),
+            revision: model.revision().to_owned(),
             property: property.to_owned(),
             seed: options.seed,
             case: executed.case.clone(),

@@ -317,14 +317,14 @@ impl<'a> Session<'a> {
     fn credentials(&mut self, model: &VendorModel, unauthorized: bool) -> Result<BTreeMap<String, String>, RunError> {
         self.credential_counter += 1;
         let mut creds = BTreeMap::new();
-        for part in model.credentials.iter().filter(|p| !p.tenant) {
-            let h = fnv(&format!("{}/{}/{}/{}", self.options.seed, model.name, part.name, self.credential_counter));
+        for part in model.credentials().iter().filter(|p| !p.tenant) {
+            let h = fnv(&format!("{}/{}/{}/{}", self.options.seed, model.name(), part.name, self.credential_counter));
             creds.insert(part.name.clone(), format!("ck_{h:016x}"));
         }
-        if model.credentials.iter().any(|p| p.tenant) {
+        if model.credentials().iter().any(|p| p.tenant) {
             let request = model
                 .lookup_request(&creds)
-                .ok_or_else(|| MockError::Setup(format!("{}: no tenant look-up operation", model.name)))?;
+                .ok_or_else(|| MockError::Setup(format!("{}: no tenant look-up operation", model.name())))?;
             let response = http1::send(&self.mock.base_url(), &request, self.options.timeout)
                 .map_err(|e| MockError::Setup(format!("tenant look-up {} {}: {e}", request.method, request.target)))?;
             let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
@@ -334,13 +334,13 @@ impl<'a> Session<'a> {
                     request.target, response.status
                 ))
             })?;
-            for part in model.credentials.iter().filter(|p| p.tenant) {
+            for part in model.credentials().iter().filter(|p| p.tenant) {
                 creds.insert(part.name.clone(), tenant.clone());
             }
         }
         if unauthorized {
-            let prefix = model.reject_prefixes.first().cloned().unwrap_or_default();
-            for part in model.credentials.iter().filter(|p| !p.tenant) {
+            let prefix = model.reject_prefixes().first().cloned().unwrap_or_default();
+            for part in model.credentials().iter().filter(|p| !p.tenant) {
                 if let Some(v) = creds.get_mut(&part.name) {
                     *v = format!("{prefix}{v}");
                 }
@@ -355,7 +355,7 @@ impl<'a> Session<'a> {
         self.mock.reset()?;
         let creds = self.credentials(model, case.scenario == Scenario::Unauthorized)?;
         if !case.precreate.is_empty() {
-            let body = if model.create.bulk {
+            let body = if model.create().bulk {
                 let entries = case.input.as_array().cloned().unwrap_or_default();
                 Value::Array(case.precreate.iter().filter_map(|&i| entries.get(i).cloned()).collect())
             } else {
@@ -374,15 +374,15 @@ impl<'a> Session<'a> {
                 let outcome = journal.last().map(|e| e.outcome.to_string()).unwrap_or_default();
                 return Err(MockError::Setup(format!(
                     "the mock did not accept the suite's own pre-create for {}: {outcome}",
-                    model.name
+                    model.name()
                 ))
                 .into());
             }
         }
         self.mock.clear_journal()?;
         if let Some(effect) = &case.fault {
-            let mut fault = Fault::new(effect.clone()).vendor(&model.name);
-            fault.path = Some(model.create.path.clone());
+            let mut fault = Fault::new(effect.clone()).vendor(model.name());
+            fault.path = Some(model.create().path.clone());
             self.mock.inject(&fault)?;
         }
         let mut calls = Vec::new();
@@ -421,7 +421,7 @@ impl<'a> Session<'a> {
         let request = CreateClient {
             cmd: "create_client".into(),
             seq: self.seq,
-            vendor: model.name.clone(),
+            vendor: model.name().to_owned(),
             base_url: self.mock.base_url(),
             credentials: creds.clone(),
             input: input.clone(),
@@ -460,7 +460,7 @@ pub struct PreparedVendor(Prepared);
 
 impl std::fmt::Debug for PreparedVendor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PreparedVendor({})", self.0.model.name)
+        write!(f, "PreparedVendor({})", self.0.model.name())
     }
 }
 
@@ -476,11 +476,11 @@ impl PreparedVendor {
         if !specs.vendor_names().iter().any(|v| v == vendor) {
             return Err(RunError::Usage(format!("no vendor `{vendor}` in the specs")));
         }
-        let doc = specs.revision_document(vendor, revision).map_err(|e| RunError::Usage(e.message))?;
-        let model = VendorModel::from_document(vendor, doc)?;
+        let spec = specs.revision(vendor, revision).map_err(|e| RunError::Usage(e.message))?;
+        let model = VendorModel::new(std::sync::Arc::clone(spec))?;
         let generator = Generator::for_vendor(&model)
             .map_err(|e| RunError::Spec(crate::error::SpecError::new(vendor, e.to_string())))?;
-        let schema = crate::schema::compile(&model.create.schema)
+        let schema = crate::schema::compile(model.schema())
             .map_err(|e| RunError::Spec(crate::error::SpecError::new(vendor, e)))?;
         Ok(Self(Prepared { model, generator, schema }))
     }
@@ -493,10 +493,10 @@ impl PreparedVendor {
     fn unsupported(&self, scenario: Scenario) -> Option<String> {
         let m = &self.0.model;
         match scenario {
-            Scenario::Duplicate | Scenario::Sequence if m.create.unique.is_empty() => {
+            Scenario::Duplicate | Scenario::Sequence if m.create().unique.is_empty() => {
                 Some("the spec declares no uniqueness rule".into())
             }
-            Scenario::Unauthorized if m.reject_prefixes.is_empty() => {
+            Scenario::Unauthorized if m.reject_prefixes().is_empty() => {
                 Some("the spec declares no rejected credential prefix".into())
             }
             _ => None,
@@ -506,7 +506,7 @@ impl PreparedVendor {
     /// The strategy of a scenario's cases.
     fn strategy(&self, scenario: Scenario) -> BoxedStrategy<Case> {
         let valid = self.0.generator.valid();
-        let bulk = self.0.model.create.bulk;
+        let bulk = self.0.model.create().bulk;
         let plain = move |input: Value| Case { scenario, input, precreate: Vec::new(), fault: None, broken: None };
         match scenario {
             Scenario::Create | Scenario::Sequence | Scenario::Unauthorized => valid.prop_map(plain).boxed(),
@@ -780,8 +780,8 @@ fn run_scenario(
     reported: &mut Vec<&'static str>,
 ) -> Result<Vec<Failure>, RunError> {
     let known = reported.clone();
-    let name = vendor.model().name.clone();
-    let revision = vendor.model().revision.clone();
+    let name = vendor.model().name().to_owned();
+    let revision = vendor.model().revision().to_owned();
     // `vendor` or `vendor@revision`: tallies and seeds (a default-revision run keeps its seeds).
     let key = vendor.model().target();
     session.emit(&Event::ScenarioStarted {

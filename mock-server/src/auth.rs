@@ -100,7 +100,7 @@ pub(crate) fn authenticate(
         let owner = creds.iter().find(|(n, _)| *n == tenants.credential).map(|(_, v)| v.as_str()).unwrap_or_default();
         let value = creds.iter().find(|(n, _)| *n == part.name).map(|(_, v)| v.as_str()).unwrap_or_default();
         let owned = tenants_of(&vendor.name, tenants, owner, fixed_tenants.as_deref());
-        let known = owned.iter().any(|t| t.get(&tenants.id.path).and_then(|v| v.as_str()) == Some(value));
+        let known = owned.iter().any(|t| tenants.id.path.get(t).and_then(|v| v.as_str()) == Some(value));
         if !known {
             return Err(Rejection::Forbidden(format!(
                 "{} `{value}` is not a tenant of this {}",

@@ -3,184 +3,184 @@
 //! then compatible ones.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::spec::{CredentialPart, Operation, Scope, Vendor};
+
+/// What changed from one revision of a vendor's contract to another ([`crate::Specs::diff`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Diff {
+    pub vendor: String,
+    pub from: String,
+    pub to: String,
+    /// Breaking changes first.
+    pub changes: Vec<Change>,
+}
+
+impl Diff {
+    /// Whether a client written for `from` can fail against `to`.
+    pub fn is_breaking(&self) -> bool {
+        self.changes.iter().any(|c| c.breaking)
+    }
+}
+
 /// One difference between two revisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Change {
-    pub(crate) breaking: bool,
+#[non_exhaustive]
+pub struct Change {
+    /// A client written for the old revision can fail against the new one.
+    pub breaking: bool,
     /// Where: `POST /members/bulk-client request`, `… auth`, `… answer 200`.
-    pub(crate) place: String,
-    pub(crate) what: String,
+    pub place: String,
+    pub what: String,
 }
 
-/// Compares two resolved OpenAPI documents with `x-mock` extensions.
-pub(crate) fn diff(old: &Value, new: &Value) -> Vec<Change> {
+/// Compares two revisions of a vendor: operations, auth, schemas, statuses and behaviour.
+pub(crate) fn diff(old: &Vendor, new: &Vendor) -> Diff {
     let mut changes = Vec::new();
-    let ops = |doc: &Value| -> Vec<(String, Value)> {
-        let mut out = Vec::new();
-        for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
-            for (method, op) in item.as_object().into_iter().flatten() {
-                if op.get("x-mock").is_some() {
-                    out.push((format!("{} {path}", method.to_uppercase()), op.clone()));
-                }
-            }
-        }
-        out
-    };
-    let (old_ops, new_ops) = (ops(old), ops(new));
-    for (name, _) in old_ops.iter().filter(|(n, _)| !new_ops.iter().any(|(m, _)| m == n)) {
-        changes.push(Change { breaking: true, place: name.clone(), what: "operation removed".into() });
+    let name = |op: &Operation| format!("{} {}", op.method, op.path);
+    let find = |v: &'_ Vendor, n: &str| v.operations.iter().find(|o| name(o) == n).is_some();
+    for op in old.operations.iter().filter(|o| !find(new, &name(o))) {
+        changes.push(Change { breaking: true, place: name(op), what: "operation removed".into() });
     }
-    for (name, _) in new_ops.iter().filter(|(n, _)| !old_ops.iter().any(|(m, _)| m == n)) {
-        changes.push(Change { breaking: false, place: name.clone(), what: "operation added".into() });
+    for op in new.operations.iter().filter(|o| !find(old, &name(o))) {
+        changes.push(Change { breaking: false, place: name(op), what: "operation added".into() });
     }
-    for (name, a) in &old_ops {
-        let Some((_, b)) = new_ops.iter().find(|(n, _)| n == name) else { continue };
-        auth_changes(name, old, a, new, b, &mut changes);
-        let schema = |op: &Value| op.pointer("/requestBody/content/application~1json/schema").cloned();
-        if let (Some(sa), Some(sb)) = (schema(a), schema(b)) {
-            schema_changes(&format!("{name} request"), "", &sa, &sb, Direction::Request, &mut changes);
-        }
-        let status = |op: &Value| op.pointer("/x-mock/success/status").and_then(Value::as_u64).unwrap_or(200);
-        let (sa, sb) = (status(a), status(b));
-        if sa != sb {
-            changes.push(Change {
-                breaking: true,
-                place: format!("{name} answer"),
-                what: format!("success status changed from {sa} to {sb}"),
-            });
-        }
-        let answer =
-            |op: &Value, s: u64| op.pointer(&format!("/responses/{s}/content/application~1json/schema")).cloned();
-        if let (Some(ra), Some(rb)) = (answer(a, sa), answer(b, sb)) {
-            schema_changes(&format!("{name} answer {sb}"), "", &ra, &rb, Direction::Response, &mut changes);
-        }
-        let codes = |op: &Value| -> BTreeSet<String> {
-            op.get("responses").and_then(Value::as_object).map(|r| r.keys().cloned().collect()).unwrap_or_default()
-        };
-        let (ca, cb) = (codes(a), codes(b));
-        for gone in ca.difference(&cb) {
-            changes.push(Change {
-                breaking: false,
-                place: format!("{name} answer"),
-                what: format!("status {gone} no longer documented"),
-            });
-        }
-        for added in cb.difference(&ca) {
-            // A new success status breaks clients; a new error status is one more failure to handle.
-            let success = added.starts_with('2');
-            let what =
-                if success { format!("new success status {added}") } else { format!("new error status {added}") };
-            changes.push(Change { breaking: success, place: format!("{name} answer"), what });
-        }
-        behaviour_changes(name, a, b, &mut changes);
+    for a in &old.operations {
+        let Some(b) = new.operations.iter().find(|o| name(o) == name(a)) else { continue };
+        operation_changes(&name(a), (old, a), (new, b), &mut changes);
     }
     changes.sort_by_key(|c| !c.breaking);
-    changes
+    Diff { vendor: old.name.clone(), from: old.revision.clone(), to: new.revision.clone(), changes }
 }
 
-/// Renders the changes for a terminal, breaking first.
-pub(crate) fn render(vendor: &str, old: &str, new: &str, changes: &[Change]) -> String {
-    let mut out = format!("{vendor}: {old} → {new}\n");
-    let breaking: Vec<_> = changes.iter().filter(|c| c.breaking).collect();
-    let compatible: Vec<_> = changes.iter().filter(|c| !c.breaking).collect();
-    for (title, list) in [("BREAKING", breaking), ("compatible", compatible)] {
-        let _ = writeln!(out, "\n{title} ({})", list.len());
-        for c in list {
-            let _ = writeln!(out, "  - {}: {}", c.place, c.what);
-        }
+fn operation_changes(
+    name: &str,
+    (va, a): (&Vendor, &Operation),
+    (vb, b): (&Vendor, &Operation),
+    changes: &mut Vec<Change>,
+) {
+    auth_changes(name, va.parts_of(a).collect(), vb.parts_of(b).collect(), changes);
+    if let (Some(sa), Some(sb)) = (&a.request_schema, &b.request_schema) {
+        schema_changes(&format!("{name} request"), "", sa, sb, Direction::Request, changes);
     }
-    out
-}
-
-fn auth_changes(name: &str, old: &Value, a: &Value, new: &Value, b: &Value, changes: &mut Vec<Change>) {
-    let parts = |doc: &Value, op: &Value| -> Vec<(String, String, String, bool)> {
-        let all = doc.pointer("/x-mock/auth/credentials").and_then(Value::as_array).cloned().unwrap_or_default();
-        let only: Option<Vec<String>> = op
-            .pointer("/x-mock/auth")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
-        all.iter()
-            .filter(|p| only.as_ref().is_none_or(|o| o.iter().any(|n| Some(n.as_str()) == p["name"].as_str())))
-            .map(|p| {
-                let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-                (s("name"), s("in"), s("key"), p["case_sensitive"].as_bool().unwrap_or(false))
-            })
-            .collect()
+    let (sa, sb) = (a.success.status, b.success.status);
+    if sa != sb {
+        changes.push(Change {
+            breaking: true,
+            place: format!("{name} answer"),
+            what: format!("success status changed from {sa} to {sb}"),
+        });
+    }
+    let responses = |v: &'_ Vendor, op: &Operation| {
+        let path = op.path.replace('~', "~0").replace('/', "~1");
+        v.doc.pointer(&format!("/paths/{path}/{}/responses", op.method.as_str().to_ascii_lowercase())).cloned()
     };
-    let (pa, pb) = (parts(old, a), parts(new, b));
+    let (responses_a, responses_b) = (responses(va, a).unwrap_or_default(), responses(vb, b).unwrap_or_default());
+    let answer = |r: &Value, s: u16| r.pointer(&format!("/{s}/content/application~1json/schema")).cloned();
+    if let (Some(ra), Some(rb)) = (answer(&responses_a, sa), answer(&responses_b, sb)) {
+        schema_changes(&format!("{name} answer {sb}"), "", &ra, &rb, Direction::Response, changes);
+    }
+    let codes =
+        |r: &Value| -> BTreeSet<String> { r.as_object().map(|r| r.keys().cloned().collect()).unwrap_or_default() };
+    let (ca, cb) = (codes(&responses_a), codes(&responses_b));
+    for gone in ca.difference(&cb) {
+        changes.push(Change {
+            breaking: false,
+            place: format!("{name} answer"),
+            what: format!("status {gone} no longer documented"),
+        });
+    }
+    for added in cb.difference(&ca) {
+        // A new success status breaks clients; a new error status is one more failure to handle.
+        let success = added.starts_with('2');
+        let what = if success { format!("new success status {added}") } else { format!("new error status {added}") };
+        changes.push(Change { breaking: success, place: format!("{name} answer"), what });
+    }
+    behaviour_changes(name, a, b, changes);
+}
+
+impl std::fmt::Display for Diff {
+    /// The changes for a terminal, breaking first.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}: {} → {}", self.vendor, self.from, self.to)?;
+        let breaking: Vec<_> = self.changes.iter().filter(|c| c.breaking).collect();
+        let compatible: Vec<_> = self.changes.iter().filter(|c| !c.breaking).collect();
+        for (title, list) in [("BREAKING", breaking), ("compatible", compatible)] {
+            writeln!(f, "\n{title} ({})", list.len())?;
+            for c in list {
+                writeln!(f, "  - {}: {}", c.place, c.what)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn auth_changes(name: &str, pa: Vec<&CredentialPart>, pb: Vec<&CredentialPart>, changes: &mut Vec<Change>) {
     let place = format!("{name} auth");
-    for (n, loc, key, _) in &pa {
-        if !pb.iter().any(|(m, l, k, _)| m == n && l == loc && k == key) {
-            let what = format!("{loc} `{key}` ({n}) removed");
-            changes.push(Change { breaking: true, place: place.clone(), what });
-        }
+    let same = |p: &CredentialPart, q: &CredentialPart| p.name == q.name && p.location == q.location && p.key == q.key;
+    let word = |p: &CredentialPart| {
+        serde_json::to_value(p.location).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    };
+    for p in pa.iter().filter(|p| !pb.iter().any(|q| same(p, q))) {
+        let what = format!("{} `{}` ({}) removed", word(p), p.key, p.name);
+        changes.push(Change { breaking: true, place: place.clone(), what });
     }
-    for (n, loc, key, _) in &pb {
-        if !pa.iter().any(|(m, l, k, _)| m == n && l == loc && k == key) {
-            changes.push(Change {
-                breaking: true,
-                place: place.clone(),
-                what: format!("{loc} `{key}` ({n}) now required"),
-            });
-        }
+    for p in pb.iter().filter(|p| !pa.iter().any(|q| same(p, q))) {
+        let what = format!("{} `{}` ({}) now required", word(p), p.key, p.name);
+        changes.push(Change { breaking: true, place: place.clone(), what });
     }
-    for (n, _, key, case_a) in &pa {
-        if let Some((_, _, _, case_b)) = pb.iter().find(|(m, _, k, _)| m == n && k == key)
-            && case_a != case_b
+    for p in &pa {
+        if let Some(q) = pb.iter().find(|q| q.name == p.name && q.key == p.key)
+            && p.case_sensitive != q.case_sensitive
         {
-            let what =
-                if *case_b { format!("`{key}` is now case-exact") } else { format!("`{key}` is no longer case-exact") };
-            changes.push(Change { breaking: *case_b, place: place.clone(), what });
+            let key = &p.key;
+            let what = if q.case_sensitive {
+                format!("`{key}` is now case-exact")
+            } else {
+                format!("`{key}` is no longer case-exact")
+            };
+            changes.push(Change { breaking: q.case_sensitive, place: place.clone(), what });
         }
     }
 }
 
-fn behaviour_changes(name: &str, a: &Value, b: &Value, changes: &mut Vec<Change>) {
-    let get = |op: &Value, p: &str| op.pointer(&format!("/x-mock/{p}")).cloned().unwrap_or(Value::Null);
+fn behaviour_changes(name: &str, a: &Operation, b: &Operation, changes: &mut Vec<Change>) {
     let place = format!("{name} behaviour");
-    let (ua, ub) = (get(a, "unique"), get(b, "unique"));
-    for rule in ua.as_array().into_iter().flatten() {
-        let other = ub.as_array().into_iter().flatten().find(|r| r["path"] == rule["path"]);
-        match other {
+    for rule in &a.unique {
+        match b.unique.iter().find(|r| r.path == rule.path) {
             None => changes.push(Change {
                 breaking: false,
                 place: place.clone(),
-                what: format!("`{}` is no longer unique", rule["path"].as_str().unwrap_or_default()),
+                what: format!("`{}` is no longer unique", rule.path),
             }),
-            Some(o) if o["scope"] != rule["scope"] => changes.push(Change {
+            Some(o) if o.scope != rule.scope => changes.push(Change {
                 breaking: false,
                 place: place.clone(),
                 what: format!(
                     "`{}` unique per {} instead of per {}",
-                    rule["path"].as_str().unwrap_or_default(),
-                    scope_word(&o["scope"]),
-                    scope_word(&rule["scope"])
+                    rule.path,
+                    scope_word(&o.scope),
+                    scope_word(&rule.scope)
                 ),
             }),
             Some(_) => {}
         }
     }
-    if get(a, "update_by").is_null() && !get(b, "update_by").is_null() {
-        let key = get(b, "update_by/field");
-        let what = format!(
-            "a body with `{}` updates the existing record instead of creating one",
-            key.as_str().unwrap_or_default()
-        );
+    if let (None, Some(update)) = (&a.update_by, &b.update_by) {
+        let what = format!("a body with `{}` updates the existing record instead of creating one", update.field);
         changes.push(Change { breaking: false, place: place.clone(), what });
     }
-    if get(a, "strip_unknown") != get(b, "strip_unknown") && get(b, "strip_unknown") == Value::Bool(true) {
+    if !a.strip_unknown && b.strip_unknown {
         changes.push(Change { breaking: false, place, what: "unknown fields are removed instead of stored".into() });
     }
 }
 
 /// `credential:company_id` → `company_id`; `platform` stays.
-fn scope_word(scope: &Value) -> &str {
-    let scope = scope.as_str().unwrap_or_default();
-    scope.strip_prefix("credential:").unwrap_or(scope)
+fn scope_word(scope: &Scope) -> &str {
+    scope.credential().unwrap_or("platform")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,15 +303,41 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn doc(schema: Value, answer: Value, auth: Value) -> Value {
-        json!({
-            "x-mock": {"auth": {"credentials": auth}},
+    /// A one-operation vendor (as a loaded spec) with this request schema, answer schema and
+    /// credential parts.
+    fn doc(schema: Value, answer: Value, auth: Value) -> std::sync::Arc<Vendor> {
+        let auth = if auth.as_array().is_some_and(Vec::is_empty) {
+            json!([{"name": "k", "in": "query", "key": "k"}])
+        } else {
+            auth
+        };
+        let template = json!({"status": 400, "body": {}, "schema": "#/info"});
+        let errors: serde_json::Map<String, Value> = [
+            "unauthorized",
+            "malformed",
+            "invalid",
+            "not_found",
+            "method_not_allowed",
+            "too_large",
+            "timeout",
+            "server_error",
+            "rate_limited",
+        ]
+        .into_iter()
+        .map(|n| (n.to_owned(), template.clone()))
+        .collect();
+        let doc = json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "x-mock": {"vendor": "v", "title": "V", "auth": {"credentials": auth}, "errors": errors, "fidelity": []},
             "paths": {"/c": {"post": {
-                "x-mock": {"action": "create", "success": {"status": 200}},
+                "x-mock": {"action": "create", "success": {"status": 200, "body": {}}},
                 "requestBody": {"content": {"application/json": {"schema": schema}}},
                 "responses": {"200": {"content": {"application/json": {"schema": answer}}}}
             }}}
-        })
+        });
+        let specs = crate::Specs::from_sources([("v.yaml".to_owned(), doc.to_string())]).expect("the test spec loads");
+        std::sync::Arc::clone(&specs.vendors()[0])
     }
 
     #[test]
@@ -327,7 +353,7 @@ mod tests {
             json!({}),
             key,
         );
-        let changes = diff(&a, &b);
+        let changes = diff(&a, &b).changes;
         assert!(changes.iter().any(|c| c.breaking && c.what == "new required field `b`"), "{changes:?}");
         assert!(changes.iter().any(|c| !c.breaking && c.what == "new optional field `c`"), "{changes:?}");
         assert!(changes[0].breaking, "breaking changes come first");
@@ -339,7 +365,7 @@ mod tests {
         let one = json!([{"name": "k", "in": "header", "key": "x-api-key"}]);
         let answer_a = json!({"type": "object", "properties": {"createdMembers": {"type": "array"}}});
         let answer_b = json!({"type": "object", "properties": {"data": {"type": "object"}}});
-        let changes = diff(&doc(json!({}), answer_a, two), &doc(json!({}), answer_b, one));
+        let changes = diff(&doc(json!({}), answer_a, two), &doc(json!({}), answer_b, one)).changes;
         assert!(changes.iter().any(|c| c.breaking && c.what == "header `companyId` (c) removed"), "{changes:?}");
         assert!(
             changes.iter().any(|c| c.breaking && c.what == "`createdMembers` removed from the answer"),
@@ -351,14 +377,14 @@ mod tests {
     #[test]
     fn identical_documents_have_no_changes() {
         let d = doc(json!({"type": "object"}), json!({"type": "object"}), json!([]));
-        assert!(diff(&d, &d).is_empty());
+        assert!(diff(&d, &d).changes.is_empty());
     }
 
     #[test]
     fn a_tighter_limit_on_the_request_is_breaking() {
         let a = doc(json!({"type": "array", "minItems": 1}), json!({}), json!([]));
         let b = doc(json!({"type": "array", "minItems": 1, "maxItems": 200}), json!({}), json!([]));
-        let changes = diff(&a, &b);
+        let changes = diff(&a, &b).changes;
         assert_eq!(
             changes,
             vec![Change { breaking: true, place: "POST /c request".into(), what: "body maxItems none → 200".into() }]

@@ -398,12 +398,8 @@ async fn serve(
 
 fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcome) {
     let generated = |record: &Value| {
-        let ids: serde_json::Map<String, Value> = op
-            .ids
-            .iter()
-            .flat_map(|rule| crate::state::values_at(record, &rule.path))
-            .map(|(path, v)| (path, v.clone()))
-            .collect();
+        let ids: serde_json::Map<String, Value> =
+            op.ids.iter().flat_map(|rule| rule.path.values(record)).map(|(path, v)| (path, v.clone())).collect();
         Value::Object(ids)
     };
     match created {
@@ -598,8 +594,8 @@ fn forced_answer(
     let message = format!("answer forced by `Prefer: {raw}`");
     let error = match op.unique.iter().find(|rule| rule.error == name) {
         Some(rule) => {
-            let found = entries.first().and_then(|e| crate::state::values_at(e, &rule.path).into_iter().next());
-            let (field, value) = found.map_or((rule.path.clone(), String::new()), |(field, v)| {
+            let found = entries.first().and_then(|e| rule.path.values(e).into_iter().next());
+            let (field, value) = found.map_or((rule.path.to_string(), String::new()), |(field, v)| {
                 (field, v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             });
             let index = op.bulk.then_some(0);

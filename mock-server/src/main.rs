@@ -180,9 +180,9 @@ fn main() -> ExitCode {
         }),
         Command::Diff(args) => {
             match load_specs(&args.specs).and_then(|s| Ok(s.diff(&args.vendor, &args.from, &args.to)?)) {
-                Ok((text, breaking)) => {
-                    print!("{text}");
-                    return if breaking { ExitCode::from(1) } else { ExitCode::SUCCESS };
+                Ok(diff) => {
+                    print!("{diff}");
+                    return if diff.is_breaking() { ExitCode::from(1) } else { ExitCode::SUCCESS };
                 }
                 Err(e) => Err(e),
             }

@@ -333,7 +333,7 @@ impl VendorState {
     ) -> Result<Value, Clash> {
         let keys = self.check(op, candidates, &[])?;
         for rule in &op.ids {
-            if keep_ids && !values_at(&record, &rule.path).is_empty() {
+            if keep_ids && !rule.path.values(&record).is_empty() {
                 continue;
             }
             self.ids.assign(&mut record, rule);
@@ -379,7 +379,7 @@ impl VendorState {
         body: Value,
     ) -> Result<Value, Updated> {
         let wanted = body.get(&update.field).cloned();
-        let owner = update.scope.strip_prefix("credential:").map(|part| {
+        let owner = update.scope.credential().map(|part| {
             let value = creds.iter().find(|(n, _)| n == part).map(|(_, v)| v.clone()).unwrap_or_default();
             (part.to_owned(), value)
         });
@@ -432,7 +432,7 @@ fn candidates(op: &Operation, creds: &Credentials, record: &Value) -> Vec<Candid
     let mut out = Vec::new();
     for (rule_index, rule) in op.unique.iter().enumerate() {
         let scope = scope_value(rule, creds);
-        for (field, value) in values_at(record, &rule.path) {
+        for (field, value) in rule.path.values(record) {
             let Some(text) = value.as_str() else { continue };
             let mut key = String::with_capacity(rule.name.len() + scope.len() + text.len() + 2);
             key.push_str(&rule.name);
@@ -447,7 +447,7 @@ fn candidates(op: &Operation, creds: &Credentials, record: &Value) -> Vec<Candid
 }
 
 fn scope_value<'a>(rule: &UniqueRule, creds: &'a Credentials) -> &'a str {
-    match rule.scope.strip_prefix("credential:") {
+    match rule.scope.credential() {
         Some(part) => creds.iter().find(|(n, _)| n == part).map_or("", |(_, v)| v.as_str()),
         None => "",
     }
@@ -471,75 +471,6 @@ fn normalize_into(text: &str, how: &[Normalize], out: &mut String) {
     out.push_str(&text);
 }
 
-/// The values at a path of the spec format (`email`, `data.id`, `client_users[].email`,
-/// `createdMembers[]._id`), each with its concrete path (`client_users[1].email`).
-pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<(String, &'a Value)> {
-    // A plain property name (most rules): one lookup.
-    if !path.is_empty() && !path.contains(['.', '[']) {
-        return value.get(path).map(|v| (path.to_owned(), v)).into_iter().collect();
-    }
-    let mut found = vec![(String::new(), value)];
-    for segment in path.split('.') {
-        let (name, each) = match segment.strip_suffix("[]") {
-            Some(name) => (name, true),
-            None => (segment, false),
-        };
-        let mut next = Vec::new();
-        for (prefix, v) in found {
-            // An empty name (`[].email`) is the value itself: a bulk body's root array.
-            let child = if name.is_empty() { Some(v) } else { v.get(name) };
-            let Some(child) = child else { continue };
-            let at = match (prefix.is_empty(), name.is_empty()) {
-                (_, true) => prefix.clone(),
-                (true, false) => name.to_owned(),
-                (false, false) => format!("{prefix}.{name}"),
-            };
-            match (each, child) {
-                (true, Value::Array(items)) => {
-                    next.extend(items.iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
-                }
-                (true, _) => {}
-                (false, child) => next.push((at, child)),
-            }
-        }
-        found = next;
-    }
-    found
-}
-
-/// Sets `make()` at every place a path names, creating the last key (`client_users[].id`).
-fn set_at(value: &mut Value, path: &str, make: &mut dyn FnMut() -> Value) {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let (name, each) = match head.strip_suffix("[]") {
-        Some(name) => (name, true),
-        None => (head, false),
-    };
-    let Value::Object(map) = value else { return };
-    match (rest, each) {
-        (None, false) => {
-            map.insert(name.to_owned(), make());
-        }
-        (Some(rest), false) => {
-            if let Some(child) = map.get_mut(name) {
-                set_at(child, rest, make);
-            }
-        }
-        (rest, true) => {
-            if let Some(Value::Array(items)) = map.get_mut(name) {
-                for item in items {
-                    match rest {
-                        Some(rest) => set_at(item, rest, make),
-                        None => *item = make(),
-                    }
-                }
-            }
-        }
-    }
-}
-
 impl IdSource {
     pub(crate) fn new(determinism: Determinism) -> Self {
         let rng = match determinism {
@@ -551,7 +482,7 @@ impl IdSource {
 
     /// Sets a rule's generated values in a record.
     pub(crate) fn assign(&mut self, record: &mut Value, rule: &IdRule) {
-        set_at(record, &rule.path, &mut || self.generate(&rule.generator, &rule.path));
+        rule.path.set(record, &mut || self.generate(&rule.generator, rule.path.as_str()));
     }
 
     pub(crate) fn generate(&mut self, generator: &IdGenerator, key: &str) -> Value {
@@ -615,13 +546,13 @@ pub(crate) fn tenants_of(
                 record = Value::Object(Map::new());
             }
             match fixed_ids.and_then(|f| f.get(i)) {
-                Some(id) => set_at(&mut record, &tenants.id.path, &mut || Value::String(id.clone())),
+                Some(id) => tenants.id.path.set(&mut record, &mut || Value::String(id.clone())),
                 None => ids.assign(&mut record, &tenants.id),
             }
             // Keep the id first, as vendors list it.
             let mut ordered = Map::new();
-            if let Some(id) = record.get(&tenants.id.path) {
-                ordered.insert(tenants.id.path.clone(), id.clone());
+            if let Some(id) = tenants.id.path.get(&record) {
+                ordered.insert(tenants.id.path.to_string(), id.clone());
             }
             if let Value::Object(rest) = record {
                 ordered.extend(rest);
@@ -639,18 +570,6 @@ pub(crate) fn fnv1a(s: &str) -> u64 {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn values_at_expands_arrays_with_concrete_paths() {
-        let v = json!({"users": [{"email": "a"}, {"email": "b"}], "email": "c"});
-        let got: Vec<_> = values_at(&v, "users[].email").into_iter().map(|(p, v)| (p, v.clone())).collect();
-        assert_eq!(got, vec![("users[0].email".into(), json!("a")), ("users[1].email".into(), json!("b"))]);
-        assert_eq!(values_at(&v, "email")[0].0, "email");
-        assert!(values_at(&v, "nothing.here").is_empty());
-        let bulk = json!([{"email": "a"}, {"email": "b"}]);
-        let got: Vec<_> = values_at(&bulk, "[].email").into_iter().map(|(p, v)| (p, v.clone())).collect();
-        assert_eq!(got, vec![("[0].email".into(), json!("a")), ("[1].email".into(), json!("b"))]);
-    }
 
     #[test]
     fn seeded_id_sources_repeat_and_real_ones_differ() {

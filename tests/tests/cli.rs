@@ -200,22 +200,18 @@ async fn fidelity_lists_every_behaviour_of_every_spec_and_marks_the_assumed_ones
     let table = stdout(&out);
     let specs = embedded();
     let mut rows = 0;
-    let revisions =
-        specs.vendor_names().into_iter().flat_map(|v| specs.revisions(&v).into_iter().map(move |r| (v.clone(), r)));
-    for (vendor, revision) in revisions {
-        let doc = specs.revision_document(&vendor, &revision).expect("listed revisions exist");
-        let spec = VendorSpec { name: vendor.clone(), doc: doc.clone() };
-        let mut title = spec.xmock()["title"].as_str().expect("a title").to_owned();
-        if revision != vendor_mock::DEFAULT_REVISION {
-            title = format!("{title} (revision {revision})");
+    for spec in specs.all() {
+        let mut title = spec.title.clone();
+        if spec.revision != vendor_mock::DEFAULT_REVISION {
+            title = format!("{title} (revision {})", spec.revision);
         }
-        for row in spec.xmock()["fidelity"].as_array().expect("a fidelity list") {
-            let behaviour = row["behaviour"].as_str().expect("a behaviour").replace('|', "\\|");
+        for row in &spec.fidelity {
+            let behaviour = row.behaviour.replace('|', "\\|");
             let row_start = format!("| {title} | {behaviour} | ");
             let line = table.lines().find(|l| l.starts_with(&row_start)).unwrap_or_else(|| {
                 panic!("{}: the table has a row `{row_start}…`", spec.name);
             });
-            let assumed = row["status"] == "assumed";
+            let assumed = row.status == vendor_mock::spec::FidelityStatus::Assumed;
             assert_eq!(line.contains("| **assumed** |"), assumed, "{line}");
             assert_eq!(line.contains("| documented |"), !assumed, "{line}");
             rows += 1;

@@ -15,22 +15,18 @@ const SAMPLES: usize = 40;
 
 fn models() -> (InProcessMock, Vec<VendorModel>) {
     let specs = vendor_mock::Specs::embedded().expect("the embedded specs load");
-    let models = specs
-        .vendor_names()
-        .iter()
-        .map(|v| VendorModel::from_document(v, specs.document(v).expect("a document")).expect("a model"))
-        .collect();
+    let models = specs.vendors().iter().map(|v| VendorModel::new(std::sync::Arc::clone(v)).expect("a model")).collect();
     (InProcessMock::start(specs, 1).expect("the mock starts"), models)
 }
 
 /// Valid credentials for a vendor (tenants looked up over HTTP, as the runner does).
 fn credentials(mock: &InProcessMock, model: &VendorModel, n: usize) -> BTreeMap<String, String> {
     let mut creds: BTreeMap<String, String> =
-        model.credentials.iter().filter(|c| !c.tenant).map(|c| (c.name.clone(), format!("selftest-{n}"))).collect();
+        model.credentials().iter().filter(|c| !c.tenant).map(|c| (c.name.clone(), format!("selftest-{n}"))).collect();
     if let Some(lookup) = model.lookup_request(&creds) {
         let answer = http1::send(&mock.base_url(), &lookup, Duration::from_secs(5)).expect("the look-up answers");
         let tenant = model.first_tenant(&serde_json::from_slice(&answer.body).expect("JSON")).expect("a tenant");
-        for part in model.credentials.iter().filter(|c| c.tenant) {
+        for part in model.credentials().iter().filter(|c| c.tenant) {
             creds.insert(part.name.clone(), tenant.clone());
         }
     }
@@ -58,7 +54,7 @@ fn every_generated_valid_input_is_created_by_the_mock() {
                 "bulk" => entry.outcome["failed"].as_array().is_some_and(Vec::is_empty),
                 _ => false,
             };
-            assert!(created, "{}: {input} was answered {} {}", model.name, entry.status, entry.outcome);
+            assert!(created, "{}: {input} was answered {} {}", model.name(), entry.status, entry.outcome);
         }
     }
 }
@@ -75,7 +71,7 @@ fn every_negative_input_is_rejected_as_invalid_at_the_field_it_breaks() {
                 entry.outcome_kind(),
                 "invalid",
                 "{}: {input} ({broken:?}) was answered {}",
-                model.name,
+                model.name(),
                 entry.outcome
             );
             let fields: Vec<&str> = entry.outcome["violations"]
@@ -85,10 +81,10 @@ fn every_negative_input_is_rejected_as_invalid_at_the_field_it_breaks() {
                 .filter_map(|v| v["field"].as_str())
                 .collect();
             let expected = if broken.path == "(body)" { "body" } else { broken.path.as_str() };
-            assert!(fields.contains(&expected), "{}: broke `{expected}` but the mock names {fields:?}", model.name);
+            assert!(fields.contains(&expected), "{}: broke `{expected}` but the mock names {fields:?}", model.name());
             constraints.insert(broken.constraint);
         }
-        assert!(constraints.len() >= 3, "{}: only {constraints:?} broken in {SAMPLES} samples", model.name);
+        assert!(constraints.len() >= 3, "{}: only {constraints:?} broken in {SAMPLES} samples", model.name());
     }
 }
 
@@ -96,10 +92,10 @@ fn every_negative_input_is_rejected_as_invalid_at_the_field_it_breaks() {
 fn the_documented_example_bodies_are_accepted_by_the_mock() {
     let (mock, models) = models();
     for model in &models {
-        let example = model.create.example.clone().expect("every spec has a captured example");
+        let example = model.create().example.clone().expect("every spec has a captured example");
         let entry = post(&mock, model, 0, &example);
-        assert!(matches!(entry.outcome_kind(), "created" | "bulk"), "{}: {}", model.name, entry.outcome);
-        let validator = conformance::schema::compile(&model.create.schema).expect("compiles");
-        assert!(validator.is_valid(&example), "{}: the example breaks its own schema", model.name);
+        assert!(matches!(entry.outcome_kind(), "created" | "bulk"), "{}: {}", model.name(), entry.outcome);
+        let validator = conformance::schema::compile(model.schema()).expect("compiles");
+        assert!(validator.is_valid(&example), "{}: the example breaks its own schema", model.name());
     }
 }

@@ -66,7 +66,7 @@ fn the_default_revision_is_reachable_by_name_and_lists_first() {
     assert_eq!(chosen.served_revision("agencyhandy"), Some("2026-07"));
     let back = chosen.with_revisions(&[("agencyhandy".into(), "default".into())]).expect("default is a name");
     assert_eq!(back.served_revision("agencyhandy"), Some("default"));
-    assert!(!specs.diff("agencyhandy", "default", "default").expect("same revision").1);
+    assert!(!specs.diff("agencyhandy", "default", "default").expect("same revision").is_breaking());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

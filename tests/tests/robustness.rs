@@ -197,7 +197,7 @@ mod hostile {
 
     use proptest::prelude::*;
     use proptest::test_runner::{Config as RunnerConfig, TestRunner};
-    use serde_json::{Value, json};
+    use serde_json::Value;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use vendor_mock::{Config, Mock, Outcome, Specs};
 
@@ -283,62 +283,47 @@ mod hostile {
     }
 
     fn vendor(mock: &Mock, name: &str) -> Vendor {
-        let doc = mock.specs().document(name).expect("a loaded vendor has a document");
-        let xmock = &doc["x-mock"];
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let mut statuses: BTreeSet<u16> = xmock["errors"]
-            .as_object()
-            .expect("x-mock.errors")
-            .values()
-            .filter_map(|t| t["status"].as_u64())
-            .filter_map(|s| u16::try_from(s).ok())
-            .collect();
-        let mut create = None;
-        let mut tenants = None;
-        for (path, item) in doc["paths"].as_object().expect("paths") {
-            for (method, op) in item.as_object().into_iter().flatten() {
-                let ext = &op["x-mock"];
-                if let Some(s) = ext["success"]["status"].as_u64().and_then(|s| u16::try_from(s).ok()) {
-                    statuses.insert(s);
-                }
-                match ext["action"].as_str() {
-                    Some("create") => create = Some((path.clone(), method.to_ascii_uppercase(), op.clone())),
-                    Some("list_tenants") => {
-                        let body = ext["success"]["body"].as_object().expect("a list_tenants success body");
-                        let key = body.iter().find(|(_, v)| v.as_str() == Some("{{tenants}}")).map(|(k, _)| k.clone());
-                        let id = text(&xmock["tenants"]["id"]["path"]);
-                        tenants = key.map(|key| (path.clone(), key, id));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let (path, method, op) = create.expect("every vendor has a create operation");
-        let ext = &op["x-mock"];
-        let unique = ext["unique"].as_array().cloned().unwrap_or_default();
-        let email = unique.iter().find(|r| text(&r["path"]).ends_with("email")).expect("an e-mail unique rule");
-        let duplicate = xmock["errors"][text(&email["error"])]["status"].as_u64().expect("its template's status");
-        let created_key = ext["success"]["body"]
+        let spec = mock.specs().vendor(name).expect("a loaded vendor");
+        let mut statuses: BTreeSet<u16> = spec.errors.values().map(|t| t.status).collect();
+        statuses.extend(spec.operations.iter().map(|o| o.success.status));
+        let tenants = spec.tenant_lookup().map(|op| {
+            let key = op.tenants_at.as_ref().expect("a list_tenants answer lists tenants").to_string();
+            let id = spec.tenants.as_ref().expect("x-mock.tenants").id.path.to_string();
+            (op.path.clone(), key, id)
+        });
+        let op = spec.create_operation().expect("every vendor has a create operation");
+        let email = op.unique.iter().find(|r| r.path.as_str().ends_with("email")).expect("an e-mail unique rule");
+        let duplicate = spec.errors[&email.error].status;
+        let created_key = op
+            .success
+            .body
             .as_object()
             .and_then(|b| b.iter().find(|(_, v)| v["$map"].as_str() == Some("created")).map(|(k, _)| k.clone()));
         Vendor {
             name: name.to_owned(),
-            operation: text(&op["operationId"]),
-            method,
-            path,
-            example: op["requestBody"]["content"]["application/json"]["examples"]["captured"]["value"].clone(),
-            bulk: ext["bulk"].as_bool().unwrap_or(false),
-            parts: xmock["auth"]["credentials"]
-                .as_array()
-                .expect("credential parts")
+            operation: op.id.clone(),
+            method: op.method.to_string(),
+            path: op.path.clone(),
+            example: op.example.clone().unwrap_or(Value::Null),
+            bulk: op.bulk,
+            parts: spec
+                .auth
+                .credentials
                 .iter()
-                .map(|p| Part { location: text(&p["in"]), key: text(&p["key"]), tenant: p["tenant"] == json!(true) })
+                .map(|p| Part {
+                    location: serde_json::to_value(p.location)
+                        .ok()
+                        .and_then(|l| l.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    key: p.key.clone(),
+                    tenant: p.tenant,
+                })
                 .collect(),
             statuses,
-            success: u16::try_from(ext["success"]["status"].as_u64().expect("a success status")).expect("a status"),
-            email_path: text(&email["path"]),
-            duplicate: u16::try_from(duplicate).expect("a status"),
-            other_unique: unique.iter().filter(|r| r != &email).map(|r| text(&r["path"])).collect(),
+            success: op.success.status,
+            email_path: email.path.to_string(),
+            duplicate,
+            other_unique: op.unique.iter().filter(|r| r.name != email.name).map(|r| r.path.to_string()).collect(),
             created_key,
             tenants,
         }
@@ -823,8 +808,7 @@ mod hostile {
                 .flat_map(|c| c.as_array().into_iter().flatten())
                 .collect();
             assert_eq!(all.len(), 1, "{}: records {records}", v.name);
-            let emails: Vec<&Value> =
-                vendor_mock::values_at(all[0], &v.email_path).into_iter().map(|(_, e)| e).collect();
+            let emails: Vec<&Value> = crate::common::values_at(all[0], &v.email_path);
             assert!(emails.iter().all(|e| e.as_str() == Some(email.as_str())), "{}: stored {emails:?}", v.name);
 
             // The journal: N entries for the create, one that created, N-1 duplicates, distinct seqs,
@@ -911,12 +895,7 @@ mod hostile {
         let served = serve(config());
         for v in vendors(&served.mock) {
             let creds = credentials(served.addr, &v, "endless");
-            let timeout = u16::try_from(
-                served.mock.specs().document(&v.name).expect("doc")["x-mock"]["errors"]["timeout"]["status"]
-                    .as_u64()
-                    .expect("a timeout template"),
-            )
-            .expect("a status");
+            let timeout = served.mock.specs().vendor(&v.name).expect("a vendor").errors["timeout"].status;
             for chunked in [false, true] {
                 let framing = if chunked { "Transfer-Encoding: chunked" } else { "Content-Length: 1000000" };
                 let head = String::from_utf8(raw(&v, &v.method, &v.path, &creds, &[], None)).expect("ASCII head");
@@ -1022,9 +1001,7 @@ mod hostile {
         for v in vendors(&served.mock) {
             let creds = credentials(served.addr, &v, "huge");
             let too_large =
-                served.mock.specs().document(&v.name).expect("doc")["x-mock"]["errors"]["too_large"]["status"]
-                    .as_u64()
-                    .expect("a too_large template");
+                u64::from(served.mock.specs().vendor(&v.name).expect("a vendor").errors["too_large"].status);
             let head = String::from_utf8(raw(&v, &v.method, &v.path, &creds, &[], None)).expect("ASCII head");
             let head =
                 head.replacen("\r\n\r\n", "\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n", 1);

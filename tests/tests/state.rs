@@ -51,7 +51,7 @@ async fn what_was_created_stays_created_and_platform_scoped_values_clash_across_
         assert_eq!(kept_values, sent_values, "{}: the record holds the unique values sent", spec.name);
 
         // The same values under another credential.
-        let platform_wide = op.unique_rules().iter().any(|r| r.scope == "platform");
+        let platform_wide = op.unique_rules().iter().any(|r| r.scope == vendor_mock::spec::Scope::Platform);
         let other = server.send(&spec.create(&b, &example)).await;
         let (created, duplicates) = created_and_duplicates(&server.last_entry());
         if platform_wide {

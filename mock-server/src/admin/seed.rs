@@ -133,13 +133,13 @@ pub(crate) fn seed(mock: &Mock, vendor: &str, batch: &SeedBatch) -> Result<Vec<V
                 continue;
             }
             let owned = crate::auth::tenants_for(v, &creds, mock.config.credentials.as_ref());
-            if let Some(id) = owned.first().and_then(|t| t.get(&tenants.id.path)).and_then(Value::as_str) {
+            if let Some(id) = owned.first().and_then(|t| tenants.id.path.get(t)).and_then(Value::as_str) {
                 creds.push((part.name.clone(), id.to_owned()));
             }
         }
     }
     for rule in &op.unique {
-        if let Some(part) = rule.scope.strip_prefix("credential:")
+        if let Some(part) = rule.scope.credential()
             && !creds.iter().any(|(n, _)| n == part)
         {
             let (vendor, rule, part) = (v.name.clone(), rule.name.clone(), part.to_owned());

@@ -3,7 +3,7 @@
 //! - [`serve`]: an in-process mock on a real loopback socket (port 0).
 //! - [`Request`] / [`send`] / [`read_response`]: a raw HTTP/1.1 client that writes exactly the
 //!   bytes it is given (header-name case, invalid UTF-8, chunked bodies, pipelining).
-//! - [`VendorSpec`] / [`Op`]: what the tests read from a spec document, so that every scenario
+//! - [`VendorSpec`] / [`Op`]: what the tests need from a vendor's spec model, so that every scenario
 //!   is derived from the spec and a fifth vendor's file gets covered without new test code.
 //! - [`scenarios`] / [`run_scenarios`] / [`check_answer`]: the generic scenario catalogue.
 //! - [`doc_json_blocks`]: the JSON examples of the vendors' captured documentation pages.
@@ -24,6 +24,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use vendor_mock::spec::{
+    Action, CredentialLocation, CredentialPart, FieldPath, IdGenerator, IdRule, Operation, Template, UniqueRule, Vendor,
+};
 use vendor_mock::{Config, Entry, Mock, Specs};
 
 /// A bound on every network wait, so that a bug hangs no test; never what a test asserts.
@@ -258,41 +261,25 @@ pub async fn read_response<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::
 }
 
 // ---------------------------------------------------------------------------------------------
-// What the tests read from a spec document
+// What the tests need from a vendor's spec model
 // ---------------------------------------------------------------------------------------------
 
-/// One vendor's resolved OpenAPI document and the parts of it the tests use.
+/// One vendor's spec model (the mock's own, [`vendor_mock::spec::Vendor`]) with the requests
+/// and values the tests build from it, so that every scenario is derived from the spec.
 #[derive(Debug, Clone)]
 pub struct VendorSpec {
     pub name: String,
-    pub doc: Value,
+    pub vendor: Arc<Vendor>,
 }
 
-/// One operation carrying an `x-mock` extension.
+/// One operation of a vendor, by its place in the spec model.
 #[derive(Debug, Clone)]
 pub struct Op {
     pub path: String,
     /// Upper case, as sent.
     pub method: String,
-    pub def: Value,
-}
-
-/// One part of a credential (`x-mock.auth.credentials[]`).
-#[derive(Debug, Clone)]
-pub struct CredPart {
-    pub name: String,
-    pub location: String,
-    pub key: String,
-    pub tenant: bool,
-}
-
-/// One uniqueness rule (`x-mock.unique[]`).
-#[derive(Debug, Clone)]
-pub struct UniqueRule {
-    pub name: String,
-    pub path: String,
-    pub scope: String,
-    pub error: String,
+    vendor: Arc<Vendor>,
+    index: usize,
 }
 
 /// The credential values of one account, by part name.
@@ -311,108 +298,82 @@ impl Creds {
     }
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
-}
-
 impl VendorSpec {
     /// Every vendor of `specs`, in the loader's order.
     pub fn all(specs: &Specs) -> Vec<Self> {
-        specs.vendor_names().into_iter().map(|name| Self::of(specs, &name)).collect()
+        specs.vendors().iter().map(|v| Self { name: v.name.clone(), vendor: Arc::clone(v) }).collect()
     }
 
     pub fn of(specs: &Specs, name: &str) -> Self {
-        let doc = specs.document(name).unwrap_or_else(|| panic!("vendor {name} has a document")).clone();
-        Self { name: name.to_owned(), doc }
+        let vendor = specs.vendor(name).unwrap_or_else(|| panic!("vendor {name} is served"));
+        Self { name: name.to_owned(), vendor: Arc::clone(vendor) }
     }
 
-    pub fn xmock(&self) -> &Value {
-        &self.doc["x-mock"]
+    /// The resolved OpenAPI document.
+    pub fn doc(&self) -> &Value {
+        &self.vendor.doc
     }
 
-    /// Every operation with an `x-mock` extension, in document order.
+    /// Every operation of the spec, in document order.
     pub fn operations(&self) -> Vec<Op> {
-        let mut ops = Vec::new();
-        for (path, item) in self.doc["paths"].as_object().into_iter().flatten() {
-            for (method, def) in item.as_object().into_iter().flatten() {
-                if def.get("x-mock").is_some() {
-                    ops.push(Op { path: path.clone(), method: method.to_ascii_uppercase(), def: def.clone() });
-                }
-            }
-        }
-        ops
+        (0..self.vendor.operations.len()).map(|index| self.op(index)).collect()
     }
 
-    fn with_action(&self, action: &str) -> Vec<Op> {
-        self.operations().into_iter().filter(|op| op.xmock()["action"] == action).collect()
+    fn op(&self, index: usize) -> Op {
+        let o = &self.vendor.operations[index];
+        Op { path: o.path.clone(), method: o.method.to_string(), vendor: Arc::clone(&self.vendor), index }
     }
 
-    /// The operation with `x-mock.action: create` (the tests expect exactly one per vendor).
+    /// The create operation (the tests expect exactly one per vendor).
     pub fn create_op(&self) -> Op {
-        let mut ops = self.with_action("create");
-        assert_eq!(ops.len(), 1, "{}: expected one create operation", self.name);
-        ops.remove(0)
+        let creates: Vec<Op> = self.operations().into_iter().filter(|o| o.op().action == Action::Create).collect();
+        assert_eq!(creates.len(), 1, "{}: expected one create operation", self.name);
+        creates.into_iter().next().expect("one create operation")
     }
 
     pub fn list_ops(&self) -> Vec<Op> {
-        self.with_action("list_tenants")
+        self.operations().into_iter().filter(|o| o.op().action == Action::ListTenants).collect()
     }
 
-    pub fn credentials(&self) -> Vec<CredPart> {
-        let parts = self.xmock()["auth"]["credentials"].as_array().cloned().unwrap_or_default();
-        parts
-            .iter()
-            .map(|p| CredPart {
-                name: text(&p["name"]),
-                location: text(&p["in"]),
-                key: text(&p["key"]),
-                tenant: p["tenant"].as_bool().unwrap_or(false),
-            })
-            .collect()
+    pub fn credentials(&self) -> &[CredentialPart] {
+        &self.vendor.auth.credentials
     }
 
     /// The first credential part that is not a tenant: the account's key.
-    pub fn primary(&self) -> CredPart {
-        self.credentials().into_iter().find(|p| !p.tenant).expect("a spec has a primary credential part")
+    pub fn primary(&self) -> CredentialPart {
+        self.credentials().iter().find(|p| !p.tenant).cloned().expect("a spec has a primary credential part")
     }
 
-    pub fn reject_prefixes(&self) -> Vec<String> {
-        self.xmock()["auth"]["reject_prefixes"].as_array().into_iter().flatten().map(text).collect()
+    pub fn reject_prefixes(&self) -> &[String] {
+        &self.vendor.auth.reject_prefixes
     }
 
     /// An error template (`x-mock.errors.<name>`).
-    pub fn template(&self, name: &str) -> &Value {
-        let t = &self.xmock()["errors"][name];
-        assert!(t.is_object(), "{}: x-mock.errors.{name} exists", self.name);
-        t
+    pub fn template(&self, name: &str) -> &Template {
+        self.vendor.errors.get(name).unwrap_or_else(|| panic!("{}: x-mock.errors.{name} exists", self.name))
     }
 
     pub fn template_status(&self, name: &str) -> u16 {
-        status_of(self.template(name))
+        self.template(name).status
     }
 
-    /// The parts `op` asks for (`x-mock.auth` names, or every part).
-    pub fn parts_of(&self, op: &Op) -> Vec<CredPart> {
-        let all = self.credentials();
-        match op.xmock()["auth"].as_array() {
-            Some(names) => names.iter().filter_map(|n| all.iter().find(|p| p.name == text(n)).cloned()).collect(),
-            None => all,
-        }
+    /// The parts `op` asks for.
+    pub fn parts_of(&self, op: &Op) -> Vec<CredentialPart> {
+        self.vendor.parts_of(op.op()).cloned().collect()
     }
 
     /// Places `creds` where `op` expects them: query parameter, header (exact case) or Bearer.
     pub fn authorize(&self, op: &Op, creds: &Creds, mut request: Request) -> Request {
         for part in self.parts_of(op) {
             let Some(value) = creds.get(&part.name) else { continue };
-            request = match part.location.as_str() {
-                "query" => {
+            request = match part.location {
+                CredentialLocation::Query => {
                     let sep = if request.target.contains('?') { '&' } else { '?' };
                     request.target = format!("{}{sep}{}={value}", request.target, part.key);
                     request
                 }
-                "header" => request.header(&part.key, value),
-                "bearer" => request.header(&part.key, &format!("Bearer {value}")),
-                other => panic!("{}: unknown credential location {other}", self.name),
+                CredentialLocation::Header => request.header(&part.key, value),
+                CredentialLocation::Bearer => request.header(&part.key, &format!("Bearer {value}")),
             };
         }
         request
@@ -451,59 +412,57 @@ impl VendorSpec {
         let response = send(addr, &self.list(&op, creds)).await;
         assert_eq!(response.status, op.success_status(), "{}: listing tenants: {}", self.name, response.text());
         let body = response.json();
-        let key = op.tenants_key().expect("the list_tenants success body has a `{{tenants}}` key");
-        let id_path = text(&self.xmock()["tenants"]["id"]["path"]);
-        body[&key][0][&id_path].as_str().expect("the first tenant has a string id").to_owned()
+        let list = op.op().tenants_at.as_ref().and_then(|at| at.get(&body)).expect("the answer lists tenants");
+        let tenants = self.vendor.tenants.as_ref().expect("a tenant part needs x-mock.tenants");
+        let id = list.get(0).and_then(|first| tenants.id.path.get(first));
+        id.and_then(Value::as_str).expect("the first tenant has a string id").to_owned()
     }
 
     /// The JSON schema a JSON pointer (`#/components/…`) names in the resolved document.
     pub fn pointer(&self, pointer: &str) -> &Value {
         let ptr = pointer.strip_prefix('#').unwrap_or(pointer);
-        self.doc.pointer(ptr).unwrap_or_else(|| panic!("{}: `{pointer}` points into the document", self.name))
+        self.doc().pointer(ptr).unwrap_or_else(|| panic!("{}: `{pointer}` points into the document", self.name))
     }
 
     /// The documented response schema of `method path` for `status`, if the document has one.
     pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<&Value> {
-        let item = self.doc["paths"].get(path)?;
+        let item = self.doc()["paths"].get(path)?;
         let op = item.get(method.to_ascii_lowercase())?;
         op["responses"].get(status.to_string())?["content"]["application/json"].get("schema")
     }
 }
 
-pub fn status_of(template: &Value) -> u16 {
-    template["status"].as_u64().and_then(|s| u16::try_from(s).ok()).expect("a template has a status")
-}
-
 impl Op {
-    pub fn xmock(&self) -> &Value {
-        &self.def["x-mock"]
+    /// The operation in the spec model.
+    pub fn op(&self) -> &Operation {
+        &self.vendor.operations[self.index]
     }
 
     pub fn id(&self) -> String {
-        text(&self.def["operationId"])
+        self.op().id.clone()
     }
 
     pub fn is_bulk(&self) -> bool {
-        self.xmock()["bulk"].as_bool().unwrap_or(false)
+        self.op().bulk
     }
 
     pub fn collection(&self) -> String {
-        text(&self.xmock()["collection"])
+        self.op().collection.clone()
     }
 
     pub fn success_status(&self) -> u16 {
-        status_of(&self.xmock()["success"])
+        self.op().success.status
     }
 
     /// The request example every create scenario starts from.
     pub fn example(&self) -> Value {
-        let example = &self.def["requestBody"]["content"]["application/json"]["examples"]["captured"]["value"];
-        assert!(!example.is_null(), "{} {}: has a `captured` request example", self.method, self.path);
-        example.clone()
+        let example = self.op().example.clone();
+        example.unwrap_or_else(|| panic!("{} {}: has a `captured` request example", self.method, self.path))
     }
 
     pub fn request_schema(&self) -> &Value {
-        &self.def["requestBody"]["content"]["application/json"]["schema"]
+        static NONE: Value = Value::Null;
+        self.op().request_schema.as_ref().unwrap_or(&NONE)
     }
 
     /// The schema of one record: the request schema, or its `items` for a bulk operation.
@@ -512,32 +471,17 @@ impl Op {
     }
 
     pub fn required(&self) -> Vec<String> {
-        self.record_schema()["required"].as_array().into_iter().flatten().map(text).collect()
+        let required = self.record_schema()["required"].as_array().into_iter().flatten();
+        required.filter_map(Value::as_str).map(str::to_owned).collect()
     }
 
     pub fn unique_rules(&self) -> Vec<UniqueRule> {
-        let rules = self.xmock()["unique"].as_array().cloned().unwrap_or_default();
-        rules
-            .iter()
-            .map(|r| UniqueRule {
-                name: text(&r["name"]),
-                path: text(&r["path"]),
-                scope: text(&r["scope"]),
-                error: text(&r["error"]),
-            })
-            .collect()
+        self.op().unique.clone()
     }
 
-    /// `(path, kind)` of every generated value (`x-mock.ids`).
-    pub fn id_rules(&self) -> Vec<(String, String)> {
-        let rules = self.xmock()["ids"].as_array().cloned().unwrap_or_default();
-        rules.iter().map(|r| (text(&r["path"]), text(&r["kind"]))).collect()
-    }
-
-    /// The key of the success body whose value is the tenant list.
-    pub fn tenants_key(&self) -> Option<String> {
-        let body = self.xmock()["success"]["body"].as_object()?;
-        body.iter().find(|(_, v)| v.as_str() == Some("{{tenants}}")).map(|(k, _)| k.clone())
+    /// Every generated value's rule (`x-mock.ids`).
+    pub fn id_rules(&self) -> Vec<IdRule> {
+        self.op().ids.clone()
     }
 
     /// The records of a body: the entries of a bulk array, or the body itself.
@@ -548,11 +492,16 @@ impl Op {
         }
     }
 
-    /// Rewrites every value a rule names, in every record of the body.
+    /// Rewrites every string a rule names, in every record of the body.
     pub fn rewrite(&self, body: &mut Value, rule: &UniqueRule, f: &mut dyn FnMut(&str) -> String) {
+        let mut rewrite = |v: &mut Value| {
+            if let Value::String(s) = v {
+                *s = f(s);
+            }
+        };
         match (self.is_bulk(), body) {
-            (true, Value::Array(items)) => items.iter_mut().for_each(|item| rewrite_at(item, &rule.path, f)),
-            (_, body) => rewrite_at(body, &rule.path, f),
+            (true, Value::Array(items)) => items.iter_mut().for_each(|item| rule.path.update(item, &mut rewrite)),
+            (_, body) => rule.path.update(body, &mut rewrite),
         }
     }
 
@@ -571,7 +520,7 @@ impl Op {
         let mut out = Vec::new();
         for rule in self.unique_rules() {
             for record in self.records_of(body) {
-                for v in values_at(&record, &rule.path) {
+                for (_, v) in rule.path.values(&record) {
                     if let Some(s) = v.as_str() {
                         out.push((rule.name.clone(), s.to_owned()));
                     }
@@ -580,6 +529,10 @@ impl Op {
         }
         out
     }
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
 }
 
 /// A new value of the same shape as `value`, distinct for each `n`: an e-mail gets a tagged local
@@ -597,36 +550,10 @@ pub fn fresh(value: &str, n: usize) -> String {
     format!("{value}-{n}")
 }
 
-/// The values at a path such as `email` or `client_users[].email` (the spec format's paths).
+/// The values at a path of the spec format (`email`, `client_users[].email`).
 pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<&'a Value> {
-    vendor_mock::values_at(value, path).into_iter().map(|(_, v)| v).collect()
-}
-
-fn rewrite_at(value: &mut Value, path: &str, f: &mut dyn FnMut(&str) -> String) {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let (name, each) = match head.strip_suffix("[]") {
-        Some(name) => (name, true),
-        None => (head, false),
-    };
-    let Some(child) = value.get_mut(name) else { return };
-    let targets: Vec<&mut Value> = match (each, child) {
-        (true, Value::Array(items)) => items.iter_mut().collect(),
-        (true, _) => Vec::new(),
-        (false, child) => vec![child],
-    };
-    for target in targets {
-        match rest {
-            Some(rest) => rewrite_at(target, rest, f),
-            None => {
-                if let Value::String(s) = target {
-                    *s = f(s);
-                }
-            }
-        }
-    }
+    let path = FieldPath::parse(path).unwrap_or_else(|e| panic!("{e}"));
+    path.values(value).into_iter().map(|(_, v)| v).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -795,7 +722,7 @@ pub async fn scenarios(spec: &VendorSpec, addr: SocketAddr) -> Vec<Scenario> {
     let about = "The create request sent to its path with the last character missing.";
     out.push(body_scenario("not_found", about, request, example.clone(), template("not_found")));
     let documented: Vec<String> =
-        spec.doc["paths"][&op.path].as_object().into_iter().flatten().map(|(m, _)| m.to_ascii_uppercase()).collect();
+        spec.doc()["paths"][&op.path].as_object().into_iter().flatten().map(|(m, _)| m.to_ascii_uppercase()).collect();
     let other = ["GET", "PUT", "DELETE", "PATCH"].into_iter().find(|m| !documented.iter().any(|d| d == m));
     let other = other.expect("one of GET/PUT/DELETE/PATCH is not documented on the create path");
     let request = spec.authorize(&op, &creds, Request::new(other, &op.path));
@@ -886,14 +813,14 @@ pub fn check_answer(spec: &VendorSpec, ran: &Ran) -> usize {
             assert_eq!(response.status, found.success_status(), "{what}: success status; body {body}");
             let failures = outcome["failed"].as_array().map_or(0, Vec::len);
             assert_eq!(failures, *failed, "{what}: entries rejected as duplicates; outcome {outcome}");
-            if let Some(ptr) = found.xmock()["success"]["schema"].as_str() {
+            if let Some(ptr) = found.op().success.schema.as_deref() {
                 schemas.push((format!("x-mock.success.schema {ptr}"), spec.pointer(ptr).clone()));
             }
         }
         (Expect::Template(expected), Some(got)) => {
             assert_eq!(&got, expected, "{what}: answering template; outcome {outcome}, body {body}");
             assert_eq!(response.status, spec.template_status(expected), "{what}: status of template {expected}");
-            if let Some(ptr) = spec.template(expected)["schema"].as_str() {
+            if let Some(ptr) = spec.template(expected).schema.as_deref() {
                 schemas.push((format!("x-mock.errors.{expected}.schema {ptr}"), spec.pointer(ptr).clone()));
             }
         }
@@ -923,10 +850,10 @@ pub fn generated_values(spec: &VendorSpec, mock: &Mock, creds_tenants: &[String]
     let mut out: Vec<(Value, &'static str)> = creds_tenants.iter().map(|t| (json!(t), "[id]")).collect();
     let records = mock.records(&spec.name).unwrap_or(Value::Null);
     for op in spec.operations() {
-        for (path, kind) in op.id_rules() {
+        for rule in op.id_rules() {
             for record in records[op.collection()].as_array().into_iter().flatten() {
-                for v in values_at(record, &path) {
-                    let label = if kind == "timestamp" { "[timestamp]" } else { "[id]" };
+                for (_, v) in rule.path.values(record) {
+                    let label = if matches!(rule.generator, IdGenerator::Timestamp) { "[timestamp]" } else { "[id]" };
                     out.push((v.clone(), label));
                 }
             }

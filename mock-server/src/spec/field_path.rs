@@ -1,0 +1,264 @@
+//! The spec format's path language: where a value sits in a JSON document.
+//!
+//! `email`, `data.id`, `client_users[].email` (every element of an array), `[].email` (a bulk
+//! body's root array), `createdMembers[0]._id` (one element). A path is parsed once, when the
+//! spec loads; walking it and setting through it are the only two operations.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// A parsed path of the spec format.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldPath {
+    /// The text as written, for messages and for keys that name the path.
+    text: String,
+    segments: Vec<Segment>,
+}
+
+/// One step of a [`FieldPath`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// An object's property.
+    Key(String),
+    /// Every element of an array (`[]`).
+    Each,
+    /// One element of an array (`[2]`).
+    Index(usize),
+}
+
+/// A path that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{path}` is not a field path: {problem}")]
+pub struct FieldPathError {
+    path: String,
+    problem: &'static str,
+}
+
+impl FieldPath {
+    /// Parses `a.b`, `a[].b`, `[].b`, `a[0].b`, `x[1][2]`.
+    pub fn parse(text: &str) -> Result<Self, FieldPathError> {
+        let fail = |problem| FieldPathError { path: text.to_owned(), problem };
+        let mut segments = Vec::new();
+        if text.is_empty() {
+            return Err(fail("it is empty"));
+        }
+        for (n, part) in text.split('.').enumerate() {
+            let (name, mut brackets) = part.split_at(part.find('[').unwrap_or(part.len()));
+            if name.contains(']') {
+                return Err(fail("a `]` without its `[`"));
+            }
+            match (name.is_empty(), n, brackets.is_empty()) {
+                (false, ..) => segments.push(Segment::Key(name.to_owned())),
+                (true, 0, false) => {} // `[].email`: the root itself is the array
+                (true, ..) => return Err(fail("an empty property name")),
+            }
+            while let Some(rest) = brackets.strip_prefix('[') {
+                let (inside, after) = rest.split_once(']').ok_or_else(|| fail("a `[` without its `]`"))?;
+                segments.push(match inside {
+                    "" => Segment::Each,
+                    index => Segment::Index(index.parse().map_err(|_| fail("an index that is not a number"))?),
+                });
+                brackets = after;
+            }
+            if !brackets.is_empty() {
+                return Err(fail("text after a `]`"));
+            }
+        }
+        Ok(Self { text: text.to_owned(), segments })
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The steps of the path.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The property name when the path is one plain property (`email`).
+    pub fn as_key(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Key(key)] => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The first value at the path.
+    pub fn get<'a>(&self, value: &'a Value) -> Option<&'a Value> {
+        if let Some(key) = self.as_key() {
+            return value.get(key);
+        }
+        self.values(value).into_iter().next().map(|(_, v)| v)
+    }
+
+    /// Every value at the path, each with its concrete path (`client_users[1].email`).
+    pub fn values<'a>(&self, value: &'a Value) -> Vec<(String, &'a Value)> {
+        // A plain property name (most rules): one lookup.
+        if let Some(key) = self.as_key() {
+            return value.get(key).map(|v| (key.to_owned(), v)).into_iter().collect();
+        }
+        let mut found = vec![(String::new(), value)];
+        for segment in &self.segments {
+            let mut next = Vec::with_capacity(found.len());
+            for (at, v) in found {
+                match (segment, v) {
+                    (Segment::Key(key), Value::Object(map)) => {
+                        if let Some(child) = map.get(key) {
+                            let at = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                            next.push((at, child));
+                        }
+                    }
+                    (Segment::Each, Value::Array(items)) => {
+                        next.extend(items.iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
+                    }
+                    (Segment::Index(i), Value::Array(items)) => {
+                        if let Some(item) = items.get(*i) {
+                            next.push((format!("{at}[{i}]"), item));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            found = next;
+        }
+        found
+    }
+
+    /// Calls `f` on every value at the path (nothing is created).
+    pub fn update(&self, value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+        update_in(&self.segments, value, f);
+    }
+
+    /// Sets `make()` at every place the path names, creating the last property
+    /// (`client_users[].id`); places whose parents are missing are left alone.
+    pub fn set(&self, value: &mut Value, make: &mut dyn FnMut() -> Value) {
+        let Some((last, parent)) = self.segments.split_last() else { return };
+        update_in(parent, value, &mut |at| match (last, at) {
+            (Segment::Key(key), Value::Object(map)) => {
+                map.insert(key.clone(), make());
+            }
+            (Segment::Each, Value::Array(items)) => items.iter_mut().for_each(|item| *item = make()),
+            (Segment::Index(i), Value::Array(items)) => {
+                if let Some(item) = items.get_mut(*i) {
+                    *item = make();
+                }
+            }
+            _ => {}
+        });
+    }
+}
+
+fn update_in(segments: &[Segment], value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    let Some((first, rest)) = segments.split_first() else {
+        f(value);
+        return;
+    };
+    match (first, value) {
+        (Segment::Key(key), Value::Object(map)) => {
+            if let Some(child) = map.get_mut(key) {
+                update_in(rest, child, f);
+            }
+        }
+        (Segment::Each, Value::Array(items)) => items.iter_mut().for_each(|item| update_in(rest, item, f)),
+        (Segment::Index(i), Value::Array(items)) => {
+            if let Some(item) = items.get_mut(*i) {
+                update_in(rest, item, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for FieldPath {
+    type Err = FieldPathError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for FieldPath {
+    type Error = FieldPathError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<FieldPath> for String {
+    fn from(p: FieldPath) -> Self {
+        p.text
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FieldPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for FieldPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path(text: &str) -> FieldPath {
+        FieldPath::parse(text).expect("a valid path")
+    }
+
+    #[test]
+    fn paths_print_as_written_and_reject_what_is_not_a_path() {
+        for text in ["email", "data.id", "client_users[].email", "[].email", "createdMembers[0]._id", "x[1][2]"] {
+            assert_eq!(path(text).to_string(), text);
+        }
+        for bad in ["", "a..b", "a[", "a[x]", "a]b", "a[]b", "a.[].b"] {
+            assert!(FieldPath::parse(bad).is_err(), "{bad:?} is refused");
+        }
+    }
+
+    #[test]
+    fn values_expand_arrays_with_concrete_paths() {
+        let v = json!({"users":[{"email":"a"},{"email":"b"},{"name":"c"}],"email":"top"});
+        let got: Vec<_> = path("users[].email").values(&v).into_iter().map(|(p, v)| (p, v.clone())).collect();
+        assert_eq!(got, vec![("users[0].email".into(), json!("a")), ("users[1].email".into(), json!("b"))]);
+        assert_eq!(path("email").values(&v)[0].0, "email");
+        assert!(path("nothing.here").values(&v).is_empty());
+        assert_eq!(path("users[1].email").get(&v), Some(&json!("b")));
+        let bulk = json!([{"email":"x"},{"email":"y"}]);
+        let got: Vec<_> = path("[].email").values(&bulk).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(got, ["[0].email", "[1].email"]);
+    }
+
+    #[test]
+    fn set_writes_every_place_and_creates_only_the_last_property() {
+        let mut v = json!({"users":[{"email":"a"},{"email":"b"}],"meta":{}});
+        let mut n = 0;
+        path("users[].id").set(&mut v, &mut || {
+            n += 1;
+            json!(n)
+        });
+        path("meta.source").set(&mut v, &mut || json!("api"));
+        path("absent.child").set(&mut v, &mut || json!("never"));
+        assert_eq!(v, json!({"users":[{"email":"a","id":1},{"email":"b","id":2}],"meta":{"source":"api"}}));
+        path("absent").update(&mut v, &mut |_| panic!("nothing is created"));
+        path("users[].email").update(&mut v, &mut |e| *e = json!(e.as_str().unwrap_or_default().to_uppercase()));
+        assert_eq!(v["users"][1]["email"], "B");
+        let mut bulk = json!([{}, {}]);
+        path("[]._id").set(&mut bulk, &mut || json!("x"));
+        assert_eq!(bulk, json!([{"_id":"x"},{"_id":"x"}]));
+    }
+}
