@@ -2,9 +2,7 @@
 //! bound, resets, state and seeding, the admin token, and the raw-header queue on keep-alive
 //! connections that also carry admin requests.
 
-mod admin_common;
-
-use admin_common::{
+use e2e::admin::{
     admin, admin_with, agencyhandy_client, cellcast, client, company_of, exchange, raw_request, requests, smartlead,
 };
 use serde_json::{Value, json};
@@ -388,7 +386,7 @@ async fn a_seed_scoped_to_a_credential_takes_its_tenant_from_the_owning_key() {
                 .header("x-api-key", key)
                 .header("companyId", company)
                 .json(&json!([agencyhandy_client("dup@example.com")]));
-            admin_common::answer(request.send().await.expect("answered")).await
+            e2e::admin::answer(request.send().await.expect("answered")).await
         }
     };
     let same_company = create("ah_one").await;

@@ -1,11 +1,9 @@
 //! The `vendor-mock serve` flags of the admin issue, as flags and as `VENDOR_MOCK_*` variables:
 //! `--seed-data`, `--admin-token`, `--journal-secrets`, `--rate-limits`, `--watch`.
 
-mod admin_common;
-
 use std::process::Stdio;
 
-use admin_common::{SAFETY, binary, client, copy_of_specs, eventually};
+use e2e::admin::{SAFETY, binary, client, copy_of_specs, eventually};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

@@ -1,11 +1,9 @@
 //! `MockServer`: the mock embedded in a Rust test, one per test, started in milliseconds and shut
 //! down when dropped.
 
-mod admin_common;
-
 use std::time::{Duration, Instant};
 
-use admin_common::{SAFETY, answer, client, eventually, smartlead};
+use e2e::admin::{SAFETY, answer, client, eventually, smartlead};
 use serde_json::json;
 use vendor_mock::{CredentialList, Effect, Fault, HeaderCase, MockServer, SeedBatch, SeedData, Specs, StartError};
 
@@ -111,7 +109,7 @@ async fn the_builder_takes_other_specs_and_seed_data() {
         .iter()
         .position(|n| n == "smartlead")
         .map(|_| {
-            let text = std::fs::read_to_string(admin_common::specs_dir().join("smartlead.yaml")).expect("spec");
+            let text = std::fs::read_to_string(e2e::admin::specs_dir().join("smartlead.yaml")).expect("spec");
             Specs::from_sources([("smartlead.yaml".to_owned(), text)]).expect("one spec loads")
         })
         .expect("smartlead is embedded");
@@ -173,12 +171,12 @@ async fn futures_join(server: &MockServer) -> Vec<u16> {
 async fn reset_credential_counts_the_records_it_forgot() {
     let server = MockServer::start().await;
     // Cellcast records hold two unique values each (e-mail and mobile).
-    admin_common::cellcast(&server, "key_a", "a1@example.com", "0400000011").await;
-    admin_common::cellcast(&server, "key_a", "a2@example.com", "0400000012").await;
-    admin_common::cellcast(&server, "key_b", "b1@example.com", "0400000013").await;
+    e2e::admin::cellcast(&server, "key_a", "a1@example.com", "0400000011").await;
+    e2e::admin::cellcast(&server, "key_a", "a2@example.com", "0400000012").await;
+    e2e::admin::cellcast(&server, "key_b", "b1@example.com", "0400000013").await;
     assert_eq!(server.mock().reset_credential("cellcast", "key_a"), 2);
     assert_eq!(server.mock().reset_credential("cellcast", "key_a"), 0);
     let left = server.mock().records("cellcast").expect("cellcast exists");
     assert_eq!(left["subclients"].as_array().map(Vec::len), Some(1));
-    assert_eq!(admin_common::cellcast(&server, "key_b", "a1@example.com", "0400000011").await.status, 200);
+    assert_eq!(e2e::admin::cellcast(&server, "key_b", "a1@example.com", "0400000011").await.status, 200);
 }

@@ -1,11 +1,9 @@
 //! Faults through `/__admin/faults` over a real socket: every effect, `times`, `probability`,
 //! the vendor / credential / path matchers, listing, removal and validation.
 
-mod admin_common;
-
 use std::time::{Duration, Instant};
 
-use admin_common::{Ending, admin, cellcast, client, exchange, raw_request, requests, smartlead, until_closed};
+use e2e::admin::{Ending, admin, cellcast, client, exchange, raw_request, requests, smartlead, until_closed};
 use serde_json::{Value, json};
 use vendor_mock::MockServer;
 

@@ -1,9 +1,7 @@
 //! `admin-openapi.yaml` tells the truth: every route it documents answers, every admin route is
 //! documented, and real answers validate against its schemas.
 
-mod admin_common;
-
-use admin_common::{admin, cellcast, client, smartlead, smartlead_with};
+use e2e::admin::{admin, cellcast, client, smartlead, smartlead_with};
 use serde_json::{Value, json};
 use vendor_mock::MockServer;
 

@@ -1,9 +1,7 @@
 //! Per-request forcing with Prism's `Prefer` header: `code=N` and `example=NAME` pick an answer
 //! from the spec's templates, and nothing is stored.
 
-mod admin_common;
-
-use admin_common::{agencyhandy_client, answer, cellcast, client, company_of, requests, smartlead_with};
+use e2e::admin::{agencyhandy_client, answer, cellcast, client, company_of, requests, smartlead_with};
 use serde_json::json;
 use vendor_mock::{HeaderCase, MockServer};
 

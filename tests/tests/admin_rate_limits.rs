@@ -1,9 +1,7 @@
 //! `--rate-limits`: SmartLead's documented limits (10/s burst, 60/min, 1,000/h per API key) read
 //! from its spec's `x-mock.rate_limits`, with the `X-RateLimit-*` headers and `Retry-After`.
 
-mod admin_common;
-
-use admin_common::{cellcast, copy_of_specs, requests, smartlead};
+use e2e::admin::{cellcast, copy_of_specs, requests, smartlead};
 use vendor_mock::MockServer;
 
 fn unix_now() -> i64 {

@@ -1,11 +1,9 @@
 //! `--watch`: spec files changed on disk are served without a restart, state survives, and a
 //! broken edit keeps the previous specs in service.
 
-mod admin_common;
-
 use std::time::Duration;
 
-use admin_common::{answer, client, copy_of_specs, eventually, smartlead};
+use e2e::admin::{answer, client, copy_of_specs, eventually, smartlead};
 use serde_json::json;
 use vendor_mock::MockServer;
 

@@ -2,9 +2,7 @@
 //! `invalid…` credentials, credentials in the wrong place, tenants of another key, and the
 //! `--credentials` allow-list.
 
-mod common;
-
-use common::{Creds, Request, Server, VendorSpec, embedded, serve, serve_embedded};
+use e2e::{Creds, Request, Server, VendorSpec, embedded, serve, serve_embedded};
 use serde_json::{Value, json};
 use vendor_mock::{Config, CredentialList};
 

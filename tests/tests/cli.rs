@@ -2,13 +2,11 @@
 //! missing spec folders, the fidelity table, `--credentials`, and a fifth vendor served from
 //! `--specs DIR` without any Rust change.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
 
-use common::{ACME_SPEC, Request, SAFETY, VendorSpec, binary, embedded, send, spec_dir};
+use e2e::{ACME_SPEC, Request, SAFETY, VendorSpec, binary, embedded, send, spec_dir};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};

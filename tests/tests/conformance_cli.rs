@@ -3,11 +3,10 @@
 //!
 //! The inline harnesses are small Python scripts written to a temporary folder.
 
-mod conformance_support;
-
+use e2e::snapshot;
 use std::time::{Duration, Instant};
 
-use conformance_support::{cli, inline, redact, tempdir};
+use e2e::suite::{cli, inline, redact, tempdir};
 
 /// Answers every create with `created` without sending anything.
 const LAZY: &str = r#"serve(lambda msg: {"seq": msg["seq"], "outcome": {"kind": "created"}})"#;
@@ -38,11 +37,8 @@ fn a_client_that_is_not_exec_and_a_bad_report_kind_are_usage_errors() {
 #[test]
 fn a_harness_printing_garbage_breaks_the_protocol_with_exit_3() {
     let dir = tempdir();
-    let client = conformance_support::harness(
-        dir.path(),
-        "g.py",
-        "import sys\nfor l in sys.stdin: print('hello there', flush=True)\n",
-    );
+    let client =
+        e2e::suite::harness(dir.path(), "g.py", "import sys\nfor l in sys.stdin: print('hello there', flush=True)\n");
     let started = Instant::now();
     let (code, _, err) = cli(&["run", "--client", &client, "--cases", "2"]);
     assert_eq!(code, 3, "{err}");
@@ -53,8 +49,7 @@ fn a_harness_printing_garbage_breaks_the_protocol_with_exit_3() {
 #[test]
 fn a_harness_crashing_at_start_gives_exit_3() {
     let dir = tempdir();
-    let client =
-        conformance_support::harness(dir.path(), "c.py", "import sys\nsys.stderr.write('boom\\n')\nsys.exit(7)\n");
+    let client = e2e::suite::harness(dir.path(), "c.py", "import sys\nsys.stderr.write('boom\\n')\nsys.exit(7)\n");
     let (code, _, err) = cli(&["run", "--client", &client, "--cases", "2"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("exit status: 7") && err.contains("`start`"), "{err}");
@@ -63,8 +58,7 @@ fn a_harness_crashing_at_start_gives_exit_3() {
 #[test]
 fn a_harness_that_never_answers_times_out_with_exit_3() {
     let dir = tempdir();
-    let client =
-        conformance_support::harness(dir.path(), "s.py", "import sys, time\nfor l in sys.stdin: time.sleep(30)\n");
+    let client = e2e::suite::harness(dir.path(), "s.py", "import sys, time\nfor l in sys.stdin: time.sleep(30)\n");
     let started = Instant::now();
     let (code, _, err) = cli(&["run", "--client", &client, "--cases", "2", "--timeout", "0.5"]);
     assert_eq!(code, 3, "{err}");

@@ -5,8 +5,6 @@
 //! never stand in the way of the runner's own (which use the Rust reference client and inline
 //! harnesses).
 
-mod conformance_support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

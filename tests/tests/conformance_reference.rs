@@ -2,18 +2,15 @@
 //! property for all four vendors, and deliberately broken clients are each caught by the property
 //! they target.
 
-mod conformance_support;
-#[path = "../clients/rust/reference_client.rs"]
-mod reference_client;
-
+use e2e::snapshot;
 use std::collections::BTreeSet;
 
+use crate::reference_client::{ReferenceClient, VENDORS, build_request, interpret, send, timeout_of};
 use conformance::report::render_failure;
 use conformance::{
     Client, ClientOutcome, ClientUnderTest, CreateClient, Ready, Reply, RunOptions, RunReport, Status, VendorSelection,
     run,
 };
-use reference_client::{ReferenceClient, VENDORS, build_request, interpret, send, timeout_of};
 use serde_json::Value;
 
 /// `cases`, or `$PROPTEST_CASES` when set (CI stays fast; a deeper run is one variable away).
@@ -242,7 +239,7 @@ fn a_failure_is_shrunk_to_a_minimal_counterexample() {
 
 #[test]
 fn a_saved_failure_replays_against_the_broken_client_and_holds_for_the_reference() {
-    let dir = conformance_support::tempdir();
+    let dir = e2e::suite::tempdir();
     let mut opts = options("cellcast", 4);
     opts.replay_dir = Some(dir.path().to_owned());
     let client = Client::InProcess(Box::new(BrokenClient { bug: Bug::DuplicateAsCreated, creates: 0 }));
@@ -274,12 +271,12 @@ fn the_summary_matrix_and_a_header_case_failure_report_are_stable() {
     let report = run(Client::InProcess(Box::new(ReferenceClient)), fixed("all", 2), &mut |_| {});
     snapshot!("conformance__reference_matrix", report.matrix());
 
-    let dir = conformance_support::tempdir();
+    let dir = e2e::suite::tempdir();
     let mut opts = fixed("agencyhandy", 4);
     opts.replay_dir = Some(dir.path().to_owned());
     let report =
         run(Client::InProcess(Box::new(BrokenClient { bug: Bug::LowercaseCompanyId, creates: 0 })), opts, &mut |_| {});
-    let text = conformance_support::redact(&render_failure(&report.failures[0]), Some(dir.path()));
+    let text = e2e::suite::redact(&render_failure(&report.failures[0]), Some(dir.path()));
     snapshot!("conformance__failure_report", text);
 }
 

@@ -1,12 +1,10 @@
 //! The conformance suite on contract revisions (`--revision`): which revisions a client
 //! survives, as a client × revision matrix, and the revision named in every report.
 
-mod conformance_support;
-#[path = "../clients/rust/reference_client.rs"]
-mod reference_client;
-
+use e2e::snapshot;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::reference_client::{HttpRequest, ReferenceClient, interpret, send, timeout_of};
 use conformance::generate::{Generator, sample};
 use conformance::report::{render_failure, revision_matrix};
 use conformance::vendor::VendorModel;
@@ -14,8 +12,7 @@ use conformance::{
     Client, ClientOutcome, ClientUnderTest, CreateClient, Ready, Reply, RevisionSelection, RunOptions, RunReport,
     Status, VendorSelection, run,
 };
-use conformance_support::{cli, tempdir};
-use reference_client::{HttpRequest, ReferenceClient, interpret, send, timeout_of};
+use e2e::suite::{cli, tempdir};
 use serde_json::Value;
 
 fn options(vendors: &[&str], revision: &str, cases: u32) -> RunOptions {

@@ -6,13 +6,11 @@
 //! chromium-driver`; `.ci/run` installs them). Without them the tests fail when `CI=true` and are
 //! skipped, saying why, otherwise.
 
-mod admin_common;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use admin_common::{SAFETY, cellcast, smartlead, smartlead_with};
+use e2e::admin::{SAFETY, cellcast, smartlead, smartlead_with};
 use serde_json::{Value, json};
 use vendor_mock::MockServer;
 
@@ -65,7 +63,7 @@ impl Browser {
             .expect("chromedriver starts");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("a client");
         let base = format!("http://127.0.0.1:{port}");
-        admin_common::eventually("chromedriver is ready", || {
+        e2e::admin::eventually("chromedriver is ready", || {
             let status = http.get(format!("{base}/status")).send();
             async move {
                 let body: Value = status.await.ok()?.json().await.ok()?;
@@ -177,7 +175,7 @@ impl Browser {
 
     /// Waits until the journal shows `count` rows, and returns them.
     async fn wait_rows(&self, count: usize) -> Vec<(String, String, String)> {
-        admin_common::eventually(&format!("{count} journal rows on the page"), || async {
+        e2e::admin::eventually(&format!("{count} journal rows on the page"), || async {
             let rows = self.rows().await;
             (rows.len() == count).then_some(rows)
         })
@@ -185,7 +183,7 @@ impl Browser {
     }
 
     async fn wait_text(&self, css: &str, wanted: &str) -> String {
-        admin_common::eventually(&format!("`{wanted}` in {css}"), || async {
+        e2e::admin::eventually(&format!("`{wanted}` in {css}"), || async {
             let text = self.text_of(css).await;
             text.contains(wanted).then_some(text)
         })
@@ -270,7 +268,7 @@ impl Browser {
         server.inject(vendor_mock::Fault::new(vendor_mock::Effect::Reset).vendor("cellcast"));
         self.wait_text("#faults", "reset").await;
         self.click("#faults tbody tr button").await;
-        admin_common::eventually("the fault is gone from the page", || async {
+        e2e::admin::eventually("the fault is gone from the page", || async {
             self.find_all("#faults tbody tr").await.is_empty().then_some(())
         })
         .await;

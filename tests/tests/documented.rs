@@ -2,9 +2,7 @@
 //! `shared/vendor-docs/`: byte for byte where a page shows a whole body, by shape where the page's
 //! values are placeholders or generated.
 
-mod common;
-
-use common::{Creds, VendorSpec, doc_json_blocks, embedded, serve_embedded, shape};
+use e2e::{Creds, VendorSpec, doc_json_blocks, embedded, serve_embedded, shape};
 use serde_json::{Value, json};
 
 /// The JSON block under a heading of a page that satisfies `pick`.

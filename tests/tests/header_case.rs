@@ -1,9 +1,7 @@
 //! AgencyHandy's case-exact `companyId` header, over raw TCP (HTTP/1.1 clients such as reqwest
 //! lowercase header names, so the bytes are written by hand) and over HTTP/2 (curl, h2c).
 
-mod common;
-
-use common::{Request, SAFETY, Server, read_response, seeded, serve, serve_embedded};
+use e2e::{Request, SAFETY, Server, read_response, seeded, serve, serve_embedded};
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

@@ -77,8 +77,7 @@ async fn every_curl_in_the_readme_gets_a_success_from_a_running_mock() {
     server.await.expect("join").expect("server ran");
 }
 
-#[path = "shared/binary.rs"]
-mod binary;
+use e2e::binary;
 
 #[test]
 fn every_serve_flag_and_its_variable_are_in_the_readme_options_table() {

@@ -1,8 +1,6 @@
 //! Contract revisions: the mock serves a chosen revision, and `vendor-mock diff` tells a client
 //! author what changed between two.
 
-mod common;
-
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -11,7 +9,7 @@ use vendor_mock::{MockServer, Specs};
 const SNAPSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots");
 
 fn diff(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(common::binary()).arg("diff").args(args).output().expect("vendor-mock runs");
+    let out = Command::new(e2e::binary()).arg("diff").args(args).output().expect("vendor-mock runs");
     let code = out.status.code().expect("exited");
     (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -143,7 +141,7 @@ async fn an_unknown_revision_is_refused_at_start_by_the_builder_and_the_cli() {
     let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("no revision `1999-01`"), "{message}");
 
-    let out = Command::new(common::binary())
+    let out = Command::new(e2e::binary())
         .args(["serve", "--port", "0", "--revision", "agencyhandy=1999-01"])
         .env_remove("VENDOR_MOCK_REVISION")
         .output()
@@ -155,7 +153,7 @@ async fn an_unknown_revision_is_refused_at_start_by_the_builder_and_the_cli() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_revision_is_named_when_the_server_starts() {
     use std::io::BufRead as _;
-    let mut child = Command::new(common::binary())
+    let mut child = Command::new(e2e::binary())
         .args(["serve", "--port", "0", "--revision", "agencyhandy=2026-07"])
         .env_remove("VENDOR_MOCK_PORT")
         .stdout(std::process::Stdio::piped())
@@ -166,7 +164,7 @@ async fn the_served_revision_is_named_when_the_server_starts() {
         let mut line = String::new();
         std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
     });
-    let line = tokio::time::timeout(common::SAFETY, first).await.expect("prints in time").expect("join").expect("read");
+    let line = tokio::time::timeout(e2e::SAFETY, first).await.expect("prints in time").expect("join").expect("read");
     let _ = child.kill();
     let _ = child.wait();
     assert!(line.contains("agencyhandy@2026-07") && line.contains("smartlead,"), "{line}");

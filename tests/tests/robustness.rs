@@ -2,11 +2,9 @@
 //! non-UTF-8 requests each get the vendor-shaped answer (or a closed connection), and the next
 //! request is served. Time-outs are configured small (300 ms); the 10 s bound is only a net.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Expect, Ran, Request, SAFETY, Scenario, Server, VendorSpec, check_answer, embedded, serve};
+use e2e::{Expect, Ran, Request, SAFETY, Scenario, Server, VendorSpec, check_answer, embedded, serve};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,7 +20,7 @@ async fn server() -> Server {
 /// A vendor and the means to send it one bad request, then a good one.
 struct Vendor {
     spec: VendorSpec,
-    creds: common::Creds,
+    creds: e2e::Creds,
     created: usize,
 }
 
@@ -808,7 +806,7 @@ mod hostile {
                 .flat_map(|c| c.as_array().into_iter().flatten())
                 .collect();
             assert_eq!(all.len(), 1, "{}: records {records}", v.name);
-            let emails: Vec<&Value> = crate::common::values_at(all[0], &v.email_path);
+            let emails: Vec<&Value> = e2e::values_at(all[0], &v.email_path);
             assert!(emails.iter().all(|e| e.as_str() == Some(email.as_str())), "{}: stored {emails:?}", v.name);
 
             // The journal: N entries for the create, one that created, N-1 duplicates, distinct seqs,

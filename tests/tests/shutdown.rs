@@ -5,8 +5,7 @@
 //! The binary is the workspace's `target/<profile>/vendor-mock`, brought up to date with cargo
 //! first (`shared/binary.rs`).
 
-#[path = "shared/binary.rs"]
-mod binary;
+use e2e::binary;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

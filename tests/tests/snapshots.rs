@@ -2,11 +2,9 @@
 //! snapshotted (`snapshots/<vendor>__<scenario>.snap`) and validated against the schemas the
 //! spec gives for it. A fifth vendor's spec file gets the same catalogue without test code.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{
+use e2e::{
     ACME_SPEC, Expect, Ran, VendorSpec, check_answer, embedded, generated_values, run_scenarios, seeded, serve,
     snapshot_of,
 };

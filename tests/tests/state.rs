@@ -1,9 +1,7 @@
 //! State: what was created stays created; uniqueness scopes (platform or per credential) hold
 //! across accounts and under 100 concurrent creates; seeded mocks are deterministic.
 
-mod common;
-
-use common::{Server, VendorSpec, embedded, seeded, send, serve, serve_embedded};
+use e2e::{Server, VendorSpec, embedded, seeded, send, serve, serve_embedded};
 use serde_json::Value;
 use vendor_mock::Entry;
 

@@ -1,12 +1,7 @@
 //! Helpers of the admin, embedding and dashboard tests: one [`MockServer`] per test, a reqwest
 //! client, the vendors' create requests, and a raw HTTP/1.1 exchange for pipelining and broken
 //! connections.
-#![allow(dead_code)] // each test binary uses a different part of this module
-
-#[path = "../shared/binary.rs"]
-mod binary_path;
-#[allow(unused_imports)] // not every test binary runs the executable
-pub use binary_path::binary;
+pub use crate::binary::binary;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,8 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vendor_mock::MockServer;
 
-/// A bound on every network wait, so that a bug hangs no test; never what a test asserts.
-pub const SAFETY: Duration = Duration::from_secs(10);
+pub use crate::http::SAFETY;
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(SAFETY).build().expect("a reqwest client builds")

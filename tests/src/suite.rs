@@ -1,6 +1,5 @@
 //! Helpers of the conformance tests: running the CLI in-process, tiny inline harnesses, and
 //! redacting what changes from run to run (ports, temp paths, durations).
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::path::{Path, PathBuf};
 

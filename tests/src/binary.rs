@@ -1,5 +1,4 @@
-//! Where the `vendor-mock` executable is, for tests that run the binary (shared by the helper
-//! modules through `#[path]`).
+//! Where the `vendor-mock` executable is, for tests that run the binary.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
