@@ -23,6 +23,7 @@ mod conformance_revisions;
 mod dashboard;
 mod documented;
 mod header_case;
+mod pipeline;
 mod readme;
 mod revisions;
 mod robustness;
