@@ -59,7 +59,6 @@
 
 mod admin;
 mod auth;
-mod diff;
 mod embed;
 mod engine;
 mod error;
@@ -74,7 +73,6 @@ mod template;
 pub use admin::seed::{SeedBatch, SeedData, SeedError};
 pub use admin::watch::{WATCH_INTERVAL, watch_specs};
 pub use auth::{CredentialList, HeaderCase};
-pub use diff::{Change, Diff};
 pub use embed::{MockServer, MockServerBuilder, StartError};
 pub use engine::{Config, Mock};
 pub use fault::{Effect, Fault};

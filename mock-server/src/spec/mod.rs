@@ -10,9 +10,11 @@
 //!   its typed [`Scope`], [`IdRule`], [`Template`], [`Fidelity`], …), each checking itself.
 //! - [`FieldPath`]: the path language (`client_users[].email`), parsed once.
 //! - `load`: one file's text into a [`Vendor`].
+//! - [`Diff`]: what changed between two revisions of a vendor, for a client author.
 //!
 //! Nothing outside this module reads `x-mock` from raw YAML or JSON.
 
+mod diff;
 mod field_path;
 mod load;
 pub mod model;
@@ -20,6 +22,7 @@ pub mod model;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use diff::{Change, Diff};
 pub use model::*;
 
 /// A spec file that cannot be used, with where and why.
@@ -154,8 +157,8 @@ impl Specs {
 
     /// What changed from revision `from` to `to`, for a client author (breaking changes first;
     /// its `Display` is the terminal rendering).
-    pub fn diff(&self, vendor: &str, from: &str, to: &str) -> Result<crate::diff::Diff, SpecError> {
-        Ok(crate::diff::diff(self.revision(vendor, from)?, self.revision(vendor, to)?))
+    pub fn diff(&self, vendor: &str, from: &str, to: &str) -> Result<Diff, SpecError> {
+        Ok(diff::diff(self.revision(vendor, from)?, self.revision(vendor, to)?))
     }
 
     /// A vendor at a revision (`default` names the captured pages), or why there is none.

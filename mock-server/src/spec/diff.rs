@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::spec::{CredentialPart, Operation, Scope, Vendor};
+use super::model::{CredentialPart, Operation, Scope, Vendor};
 
-/// What changed from one revision of a vendor's contract to another ([`crate::Specs::diff`]).
+/// What changed from one revision of a vendor's contract to another ([`super::Specs::diff`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Diff {
@@ -336,7 +336,8 @@ mod tests {
                 "responses": {"200": {"content": {"application/json": {"schema": answer}}}}
             }}}
         });
-        let specs = crate::Specs::from_sources([("v.yaml".to_owned(), doc.to_string())]).expect("the test spec loads");
+        let specs =
+            super::super::Specs::from_sources([("v.yaml".to_owned(), doc.to_string())]).expect("the test spec loads");
         std::sync::Arc::clone(&specs.vendors()[0])
     }
 
