@@ -66,6 +66,7 @@ mod error;
 mod fault;
 mod journal;
 mod rawhead;
+mod routes;
 mod server;
 mod spec;
 mod state;

@@ -81,6 +81,10 @@ pub(crate) struct Auth {
     pub(crate) credentials: Vec<CredentialPart>,
     #[serde(default)]
     pub(crate) reject_prefixes: Vec<String>,
+    /// A credential starting with one of these is valid but lacks permission: answered with the
+    /// `forbidden` template (issue 11: VoiceAIWrapper's documented 403, emulated by prefix).
+    #[serde(default)]
+    pub(crate) forbidden_prefixes: Vec<String>,
 }
 
 /// Where one part of a credential is carried.
@@ -286,6 +290,10 @@ pub(crate) struct Fidelity {
     pub(crate) behaviour: String,
     pub(crate) status: FidelityStatus,
     pub(crate) why: String,
+    /// The `vendor-mock probe` steps whose answers check this row (`create`, `duplicate`,
+    /// `example:<name>`, …; see `probe::STEPS`). Rows without any are reported "not probed".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) probe: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
@@ -318,6 +326,20 @@ struct VendorExt {
     #[serde(default)]
     rate_limits: Option<RateLimits>,
 }
+
+/// The steps of a `vendor-mock probe` plan that fidelity rows can name in `probe:` (besides
+/// `example:<name>`, one per named request example of the create operation other than
+/// `captured`). What each sends is described in `probe.rs`.
+pub(crate) const PROBE_STEPS: [&str; 8] = [
+    "create",
+    "duplicate",
+    "bad_credential",
+    "missing_field",
+    "malformed_json",
+    "wrong_method",
+    "unknown_path",
+    "list_tenants",
+];
 
 /// Paths under this prefix belong to the admin API, never to a vendor.
 pub(crate) const ADMIN_PREFIX: &str = "/__admin";
@@ -536,6 +558,10 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
     if ext.auth.credentials.is_empty() {
         return Err(err(line_of(text, "credentials"), "x-mock.auth.credentials is empty".into()));
     }
+    if !ext.auth.forbidden_prefixes.is_empty() && !errors.contains_key("forbidden") {
+        let at = line_of(text, "forbidden_prefixes");
+        return Err(err(at, "x-mock.errors.forbidden is missing (needed by x-mock.auth.forbidden_prefixes)".into()));
+    }
     if ext.auth.credentials.iter().any(|c| c.tenant) {
         if ext.tenants.is_none() {
             return Err(err(None, "a credential part has `tenant: true` but x-mock.tenants is missing".into()));
@@ -667,6 +693,7 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
     if operations.is_empty() {
         return Err(err(line_of(text, "paths"), "no operation carries an x-mock extension".into()));
     }
+    check_probe_steps(&doc, &operations, &ext.fidelity).map_err(|(step, m)| err(line_of(text, &step), m))?;
     Ok(Vendor {
         name: ext.vendor,
         revision: ext.revision.unwrap_or_else(|| DEFAULT_REVISION.to_owned()),
@@ -679,6 +706,33 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
         fidelity: ext.fidelity,
         rate_limits: ext.rate_limits,
     })
+}
+
+/// Every `probe:` step a fidelity row names exists: a built-in step, or `example:<name>` for a
+/// named request example of the create operation.
+fn check_probe_steps(doc: &Value, operations: &[Operation], rows: &[Fidelity]) -> Result<(), (String, String)> {
+    let create = operations.iter().find(|op| op.action == Action::Create);
+    let examples = create
+        .and_then(|op| {
+            let path = op.path.replace('~', "~0").replace('/', "~1");
+            let method = op.method.as_str().to_ascii_lowercase();
+            doc.pointer(&format!("/paths/{path}/{method}/requestBody/content/application~1json/examples"))
+        })
+        .and_then(Value::as_object);
+    for step in rows.iter().flat_map(|row| &row.probe) {
+        let known = PROBE_STEPS.contains(&step.as_str())
+            || step
+                .strip_prefix("example:")
+                .is_some_and(|n| n != "captured" && examples.is_some_and(|e| e.contains_key(n)));
+        if !known {
+            let message = format!(
+                "x-mock.fidelity: probe step `{step}` is unknown (known: {}, or example:<name> of a request example)",
+                PROBE_STEPS.join(", ")
+            );
+            return Err((step.clone(), message));
+        }
+    }
+    Ok(())
 }
 
 /// Deserializes `parent[key]`, naming the failing path and its line on error.
