@@ -330,12 +330,13 @@ struct VendorExt {
 /// The steps of a `vendor-mock probe` plan that fidelity rows can name in `probe:` (besides
 /// `example:<name>`, one per named request example of the create operation other than
 /// `captured`). What each sends is described in `probe.rs`.
-pub(crate) const PROBE_STEPS: [&str; 8] = [
+pub(crate) const PROBE_STEPS: [&str; 9] = [
     "create",
     "duplicate",
     "bad_credential",
     "missing_field",
     "malformed_json",
+    "unknown_field",
     "wrong_method",
     "unknown_path",
     "list_tenants",

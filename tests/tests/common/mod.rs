@@ -380,6 +380,11 @@ impl VendorSpec {
         self.xmock()["auth"]["reject_prefixes"].as_array().into_iter().flatten().map(text).collect()
     }
 
+    /// Prefixes of valid credentials that lack the permission (`x-mock.auth.forbidden_prefixes`).
+    pub fn forbidden_prefixes(&self) -> Vec<String> {
+        self.xmock()["auth"]["forbidden_prefixes"].as_array().into_iter().flatten().map(text).collect()
+    }
+
     /// An error template (`x-mock.errors.<name>`).
     pub fn template(&self, name: &str) -> &Value {
         let t = &self.xmock()["errors"][name];
@@ -500,6 +505,17 @@ impl Op {
         let example = &self.def["requestBody"]["content"]["application/json"]["examples"]["captured"]["value"];
         assert!(!example.is_null(), "{} {}: has a `captured` request example", self.method, self.path);
         example.clone()
+    }
+
+    /// The named request examples other than `captured` (`older_page`, `every_field`, …).
+    pub fn other_examples(&self) -> Vec<(String, Value)> {
+        let examples = self.def["requestBody"]["content"]["application/json"]["examples"].as_object();
+        examples
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| *name != "captured")
+            .map(|(name, example)| (name.clone(), example["value"].clone()))
+            .collect()
     }
 
     pub fn request_schema(&self) -> &Value {
@@ -713,6 +729,11 @@ pub async fn scenarios(spec: &VendorSpec, addr: SocketAddr) -> Vec<Scenario> {
         let about = format!("The captured example with every unique value new except `{}`.", rule.path);
         out.push(body_scenario(&format!("duplicate_{}", rule.name), &about, create(&body), body, expect));
     }
+    for (name, other) in op.other_examples() {
+        let body = op.freshen(&other, None, next());
+        let about = format!("The spec's request example `{name}` (its unique values made new): the vendor accepts it.");
+        out.push(body_scenario(&format!("example_{name}"), &about, create(&body), body, success(0)));
+    }
     if op.is_bulk() {
         let first = op.records_of(&example).remove(0);
         let fresh_one = op.freshen(&first, None, next());
@@ -746,6 +767,20 @@ pub async fn scenarios(spec: &VendorSpec, addr: SocketAddr) -> Vec<Scenario> {
             spec.create(&rejected, &body),
             body,
             template("unauthorized"),
+        ));
+    }
+
+    for prefix in spec.forbidden_prefixes() {
+        let body = fresh_body(next());
+        let forbidden = creds.clone().with(&primary.name, &format!("{prefix}-key"));
+        let about =
+            format!("A valid body; the credential part `{}` starts with `{prefix}` (no permission).", primary.name);
+        out.push(body_scenario(
+            &format!("credential_{prefix}"),
+            &about,
+            spec.create(&forbidden, &body),
+            body,
+            template("forbidden"),
         ));
     }
 
