@@ -65,6 +65,7 @@ mod engine;
 mod error;
 mod fault;
 mod journal;
+pub mod probe;
 mod rawhead;
 mod routes;
 mod server;
