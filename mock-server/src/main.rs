@@ -46,7 +46,14 @@ struct ProbeArgs {
     base_url: String,
     /// Your credential at the vendor, one part each: NAME=VALUE (the spec's part names, such as
     /// api_key, token, company_id); repeat or separate with commas.
-    #[arg(long = "credential", env = "VENDOR_MOCK_PROBE_CREDENTIAL", value_delimiter = ',', value_parser = parse_credential)]
+    #[arg(
+        long = "credential",
+        value_name = "NAME=VALUE",
+        env = "VENDOR_MOCK_PROBE_CREDENTIAL",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_parser = parse_credential
+    )]
     credentials: Vec<(String, String)>,
     /// The contract revision to compare with (`default` is the captured pages).
     #[arg(long, env = "VENDOR_MOCK_PROBE_REVISION", default_value = vendor_mock::DEFAULT_REVISION)]
