@@ -171,11 +171,8 @@ async fn get_root_points_to_the_dashboard_and_lists_every_route_without_a_journa
 fn assert_short(what: &str, answer: &common::Response) {
     let text = answer.text();
     assert!(text.len() < 2048, "{what}: a {} byte answer: {text:.300}", text.len());
-    for filler in [
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    ] {
-        assert!(!text.contains(filler), "{what}: the answer repeats the request: {text:.300}");
-    }
+    let filler = "x".repeat(300);
+    assert!(!text.contains(&filler), "{what}: the answer repeats the request: {text:.300}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
