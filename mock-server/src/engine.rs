@@ -569,7 +569,8 @@ fn forced_answer(
         }
         examples.extend(vendor.errors.keys().cloned());
         let reason = format!(
-            "`Prefer: {raw}` matches no answer of {} (codes: {}; examples: {})",
+            "`Prefer: {}` matches no answer of {} (codes: {}; examples: {})",
+            crate::error::bounded(raw),
             op.id,
             statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
             examples.join(", ")
