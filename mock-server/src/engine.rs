@@ -602,7 +602,7 @@ fn forced_answer(
             record
         })
         .collect();
-    let message = format!("answer forced by `Prefer: {raw}`");
+    let message = format!("answer forced by `Prefer: {}`", crate::error::bounded(raw));
     let error = match op.unique.iter().find(|rule| rule.error == name) {
         Some(rule) => {
             let found = entries.first().and_then(|e| crate::state::values_at(e, &rule.path).into_iter().next());
