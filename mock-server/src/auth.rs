@@ -84,6 +84,14 @@ pub(crate) fn authenticate(
                 mask(&value)
             )));
         }
+        // A valid credential without the permission (`x-mock.auth.forbidden_prefixes`).
+        if !part.tenant && vendor.auth.forbidden_prefixes.iter().any(|p| value.starts_with(p.as_str())) {
+            return Err(Rejection::Forbidden(format!(
+                "{} `{}` starts with a forbidden prefix",
+                part.name,
+                mask(&value)
+            )));
+        }
         creds.push((part.name.clone(), value));
     }
     let primary = &vendor.auth.credentials[op.auth[0]].name;

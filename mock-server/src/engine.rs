@@ -154,6 +154,8 @@ impl Mock {
 
     /// Forgets state, journal entries, faults and rate-limit counters: all of them (`None`), or
     /// those of one vendor (its records, its journal entries, the faults restricted to it).
+    /// Id sequences, random ids and the seeded clock start again as at start (also fault ids and
+    /// draws when everything is reset), so that a `--seed` run after a reset repeats exactly.
     pub fn reset(&self, vendor: Option<&str>) {
         match vendor {
             None => {
@@ -161,7 +163,7 @@ impl Mock {
                     self.store.reset(&v.name);
                 }
                 self.journal.clear();
-                self.faults.clear();
+                self.faults.restart(self.config.seed);
             }
             Some(vendor) => {
                 self.store.reset(vendor);
@@ -246,6 +248,10 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let (raw_names, header_case) = raw_header_names(&parts);
     let specs = mock.current_specs();
     let routed = route(&specs, &parts.method, parts.uri.path());
+    // `GET /`, when no vendor serves it: the mock's own index (not journalled, like /__admin).
+    if matches!(routed, Err((None, _))) && parts.uri.path() == "/" && parts.method == Method::GET {
+        return crate::routes::index(&specs).into_response();
+    }
     let routed_op = routed.as_ref().ok().and_then(|(v, op)| v.operations.iter().position(|o| std::ptr::eq(o, *op)));
     let vendor = match &routed {
         Ok((v, _)) | Err((Some(v), _)) => Some(Arc::clone(v)),
@@ -268,7 +274,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         Err(rejection) => {
             let answer = match &vendor {
                 Some(v) => rejection.render(v),
-                None => Answer::json(http::StatusCode::NOT_FOUND, json!({"error": rejection.to_string()})),
+                None => crate::routes::neutral_not_found(&specs, &parts.method, parts.uri.path()),
             };
             (answer, rejection.outcome())
         }
@@ -559,7 +565,8 @@ fn forced_answer(
         }
         examples.extend(vendor.errors.keys().cloned());
         let reason = format!(
-            "`Prefer: {raw}` matches no answer of {} (codes: {}; examples: {})",
+            "`Prefer: {}` matches no answer of {} (codes: {}; examples: {})",
+            crate::error::bounded(raw),
             op.id,
             statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
             examples.join(", ")
@@ -591,7 +598,7 @@ fn forced_answer(
             record
         })
         .collect();
-    let message = format!("answer forced by `Prefer: {raw}`");
+    let message = format!("answer forced by `Prefer: {}`", crate::error::bounded(raw));
     let error = match op.unique.iter().find(|rule| rule.error == name) {
         Some(rule) => {
             let found = entries.first().and_then(|e| rule.path.values(e).into_iter().next());
@@ -638,12 +645,21 @@ fn route<'a>(specs: &'a Specs, method: &Method, path: &str) -> Routed<'a> {
             Rejection::MethodNotAllowed { method: method.to_string(), path: path.to_owned(), allowed },
         ));
     }
-    let asked = format!("{method} {path}");
-    let nearest = ops().min_by_key(|(_, op)| strsim::levenshtein(&asked, &format!("{} {}", op.method, op.path)));
-    let nearest_name = nearest.map(|(_, op)| format!("{} {}", op.method, op.path)).unwrap_or_default();
+    // An unknown path is the vendor's (its 404, its journal entry) only when it lies under one
+    // of the vendor's path prefixes; otherwise nobody's: the mock answers its own 404.
+    let owner = crate::routes::owner(specs, trimmed);
+    let nearest = match owner {
+        Some(vendor) => crate::routes::nearest_of(vendor, method, path),
+        None => {
+            let asked = format!("{method} {path}");
+            let nearest =
+                ops().min_by_key(|(_, op)| strsim::levenshtein(&asked, &format!("{} {}", op.method, op.path)));
+            nearest.map(|(_, op)| format!("{} {}", op.method, op.path))
+        }
+    };
     Err((
-        nearest.map(|(v, _)| v),
-        Rejection::Unrouted { method: method.to_string(), path: path.to_owned(), nearest: nearest_name },
+        owner,
+        Rejection::Unrouted { method: method.to_string(), path: path.to_owned(), nearest: nearest.unwrap_or_default() },
     ))
 }
 
@@ -671,7 +687,11 @@ fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, Rejection> {
     let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if media != "application/json" && !media.ends_with("+json") {
-        let sent = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
+        let sent = if content_type.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("`{}`", crate::error::bounded(content_type))
+        };
         return Err(Rejection::Malformed(format!("Content-Type must be application/json (sent: {sent})")));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -685,11 +705,15 @@ fn validate(op: &Operation, body: &Value) -> Result<(), Rejection> {
     if validator.is_valid(body) {
         return Ok(());
     }
-    let violations: Vec<Violation> = validator.iter_errors(body).map(|e| violation(&e)).collect();
+    // The first few only: a body of thousands of bad entries must not make a huge answer.
+    let violations: Vec<Violation> =
+        validator.iter_errors(body).take(crate::error::VIOLATION_LIMIT).map(|e| violation(&e)).collect();
     if violations.is_empty() { Ok(()) } else { Err(Rejection::Invalid(violations)) }
 }
 
-/// A schema error as a field path and a sentence.
+/// A schema error as a field path and a sentence. The sentence names the field and what the
+/// schema asks, never the value sent (issue 11: a 400 once repeated 201 objects); a field name
+/// taken from the request is cut to `error::ECHO_LIMIT` characters.
 fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
     use jsonschema::error::{TypeKind, ValidationErrorKind as K};
     let mut field = String::new();
@@ -707,26 +731,32 @@ fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
     let join = |field: &str, child: &str| if field.is_empty() { child.to_owned() } else { format!("{field}.{child}") };
     let (field, message) = match e.kind() {
         K::Required { property } => {
-            let f = join(&field, property.as_str().unwrap_or_default());
+            let f = crate::error::bounded(&join(&field, property.as_str().unwrap_or_default()));
             (f.clone(), format!("{f} is required"))
         }
         K::AdditionalProperties { unexpected } => {
-            let f = join(&field, unexpected.first().map(String::as_str).unwrap_or_default());
+            let f = crate::error::bounded(&join(&field, unexpected.first().map(String::as_str).unwrap_or_default()));
             (f.clone(), format!("{f} is not allowed"))
         }
         kind => {
-            let name = if field.is_empty() { "body".to_owned() } else { field.clone() };
+            let name = if field.is_empty() { "body".to_owned() } else { crate::error::bounded(&field) };
             let what = match kind {
                 K::Type { kind: TypeKind::Single(t) } => format!("must be of type {t}"),
                 K::Type { kind: TypeKind::Multiple(ts) } => format!("must be one of the types {ts:?}"),
                 K::Format { format } => format!("must be a valid {format}"),
                 K::Minimum { limit } => format!("must be greater than or equal to {limit}"),
+                K::Maximum { limit } => format!("must be less than or equal to {limit}"),
+                K::ExclusiveMinimum { limit } => format!("must be greater than {limit}"),
+                K::ExclusiveMaximum { limit } => format!("must be less than {limit}"),
                 K::Enum { options } => format!("must be one of {options}"),
                 K::MinItems { limit } => format!("must contain at least {limit} item(s)"),
+                K::MaxItems { limit } => format!("must contain at most {limit} item(s)"),
                 K::MinLength { .. } => "must not be empty".to_owned(),
+                K::MaxLength { limit } => format!("must be at most {limit} characters long"),
                 K::Pattern { .. } => "is not in the expected format".to_owned(),
                 K::Constant { expected_value } => format!("must be {expected_value}"),
-                _ => format!("is invalid: {e}"),
+                // Never the error's own text: it quotes the instance.
+                other => format!("is invalid (`{}`)", other.keyword()),
             };
             let message = format!("{name} {what}");
             (name, message)

@@ -50,36 +50,39 @@ impl Rejection {
     }
 
     /// What the template can see: `error.{message,field,fields,value,index}`, `nearest`,
-    /// `method`, `path`.
+    /// `method`, `path`. Text that comes from the request (a path, a method, a value, a field
+    /// name) is cut to [`ECHO_LIMIT`] characters and at most [`VIOLATION_LIMIT`] violations are
+    /// listed, so that no answer repeats the request at length.
     fn context(&self) -> Value {
         let error = match self {
             Self::Invalid(violations) => {
-                let first = violations.first();
+                let shown = &violations[..violations.len().min(VIOLATION_LIMIT)];
+                let first = shown.first();
                 let fields: Map<String, Value> =
-                    violations.iter().map(|v| (v.field.clone(), Value::String(v.message.clone()))).collect();
+                    shown.iter().map(|v| (bounded(&v.field), Value::String(bounded(&v.message)))).collect();
                 json!({
-                    "message": first.map(|v| v.message.as_str()),
-                    "field": first.map(|v| v.field.as_str()),
+                    "message": first.map(|v| bounded(&v.message)),
+                    "field": first.map(|v| bounded(&v.field)),
                     "fields": fields,
-                    "violations": violations,
+                    "violations": shown.iter().map(|v| json!({"field": bounded(&v.field), "message": bounded(&v.message)})).collect::<Vec<_>>(),
                 })
             }
             Self::Duplicate(c) => clash_context(c),
-            other => json!({ "message": other.to_string() }),
+            other => json!({ "message": bounded(&other.to_string()) }),
         };
         let mut ctx = json!({ "error": error });
         if let Self::Unrouted { method, path, nearest } = self {
             ctx["nearest"] = json!(nearest);
-            ctx["method"] = json!(method);
-            ctx["path"] = json!(path);
+            ctx["method"] = json!(bounded(method));
+            ctx["path"] = json!(bounded(path));
         }
         if let Self::MethodNotAllowed { method, path, .. } = self {
-            ctx["method"] = json!(method);
-            ctx["path"] = json!(path);
+            ctx["method"] = json!(bounded(method));
+            ctx["path"] = json!(bounded(path));
         }
         // Messages for humans say what is wrong without the variant's prefix.
         if let Self::Unauthorized(m) | Self::Forbidden(m) | Self::Malformed(m) = self {
-            ctx["error"]["message"] = json!(m);
+            ctx["error"]["message"] = json!(bounded(m));
         }
         ctx
     }
@@ -112,9 +115,27 @@ impl Rejection {
     }
 }
 
-/// The template context of one clash (also used per entry in bulk answers).
+/// The template context of one clash (also used per entry in bulk answers); the field and the
+/// value are the request's, so they are cut to [`ECHO_LIMIT`] characters.
 pub(crate) fn clash_context(c: &Clash) -> Value {
-    json!({ "message": format!("{} already exists", c.field), "field": c.field, "value": c.value, "index": c.index })
+    let (field, value) = (bounded(&c.field), bounded(&c.value));
+    json!({ "message": format!("{field} already exists"), "field": field, "value": value, "index": c.index })
+}
+
+/// The most characters of the request's own text (a path, a value, a field name, a header) that
+/// an answer repeats: longer text is cut and ends with `…`. 256 keeps every valid e-mail address
+/// (RFC 5321 allows 254 characters) whole.
+pub(crate) const ECHO_LIMIT: usize = 256;
+
+/// The most schema violations an `invalid` answer lists (the first ones found).
+pub(crate) const VIOLATION_LIMIT: usize = 10;
+
+/// `text`, cut to [`ECHO_LIMIT`] characters (on a character boundary) and marked with `…` when cut.
+pub(crate) fn bounded(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
 }
 
 /// Header templates rendered as text.

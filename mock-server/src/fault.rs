@@ -138,6 +138,12 @@ impl Faults {
         self.lock().0.clear();
     }
 
+    /// Removes every fault and starts fault ids and the random draws of `probability` again, as
+    /// at start (`POST /__admin/reset` of everything: a seeded run then repeats exactly).
+    pub(crate) fn restart(&self, seed: Option<u64>) {
+        *self.lock() = (Vec::new(), 1, seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed));
+    }
+
     /// Removes one fault; false if there was none with this id.
     pub(crate) fn remove(&self, id: u64) -> bool {
         let mut inner = self.lock();

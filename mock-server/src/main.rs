@@ -30,6 +30,60 @@ enum Command {
     /// Show what changed between two revisions of a vendor's contract (breaking changes first);
     /// exits 1 when something breaks, 0 when nothing does.
     Diff(DiffArgs),
+    /// Check the mock against the live vendor: send a plan derived from the spec to the vendor and
+    /// to an in-process mock, and report each fidelity row confirmed, differs or not probed;
+    /// exits 1 when anything differs. It creates records at the vendor: refused without --yes.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProbeArgs {
+    /// The vendor to probe (`smartlead`).
+    vendor: String,
+    /// The vendor's base URL, e.g. https://server.smartlead.ai (the spec's paths are appended).
+    #[arg(long, env = "VENDOR_MOCK_PROBE_BASE_URL")]
+    base_url: String,
+    /// Your credential at the vendor, one part each: NAME=VALUE (the spec's part names, such as
+    /// api_key, token, company_id); repeat or separate with commas.
+    #[arg(
+        long = "credential",
+        value_name = "NAME=VALUE",
+        env = "VENDOR_MOCK_PROBE_CREDENTIAL",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_parser = parse_credential
+    )]
+    credentials: Vec<(String, String)>,
+    /// The contract revision to compare with (`default` is the captured pages).
+    #[arg(long, env = "VENDOR_MOCK_PROBE_REVISION", default_value = vendor_mock::DEFAULT_REVISION)]
+    revision: String,
+    /// Send the plan. Without it the probe sends nothing and says how many records it would create.
+    #[arg(long, env = "VENDOR_MOCK_PROBE_YES")]
+    yes: bool,
+    /// Also write the report as JSON: `json:FILE`.
+    #[arg(long, env = "VENDOR_MOCK_PROBE_REPORT", value_parser = parse_report)]
+    report: Option<PathBuf>,
+    /// Seconds to wait for each answer.
+    #[arg(long, env = "VENDOR_MOCK_PROBE_TIMEOUT", default_value_t = 30)]
+    timeout: u64,
+    #[command(flatten)]
+    specs: SpecsArg,
+}
+
+/// `NAME=VALUE`, e.g. `api_key=sk_live_…`.
+fn parse_credential(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() && !value.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("a credential is NAME=VALUE (e.g. api_key=YOUR_KEY)".to_owned()),
+    }
+}
+
+/// `json:FILE`.
+fn parse_report(text: &str) -> Result<PathBuf, String> {
+    match text.split_once(':') {
+        Some(("json", file)) if !file.is_empty() => Ok(PathBuf::from(file)),
+        _ => Err(format!("`{text}` is not json:FILE")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,6 +211,7 @@ fn main() -> ExitCode {
                 }
             }
         }),
+        Command::Probe(args) => return probe(args),
         Command::Diff(args) => {
             match load_specs(&args.specs).and_then(|s| Ok(s.diff(&args.vendor, &args.from, &args.to)?)) {
                 Ok(diff) => {
@@ -171,6 +226,40 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vendor-mock: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `vendor-mock probe`: exit 0 when nothing differs, 1 when something does, 2 when it could not
+/// run (a usage error, or no --yes).
+fn probe(args: ProbeArgs) -> ExitCode {
+    let run = || -> anyhow::Result<vendor_mock::probe::ProbeReport> {
+        let specs = load_specs(&args.specs)?;
+        let options = vendor_mock::probe::ProbeOptions {
+            vendor: args.vendor.clone(),
+            base_url: args.base_url.clone(),
+            credentials: args.credentials.clone(),
+            revision: args.revision.clone(),
+            yes: args.yes,
+            timeout: Duration::from_secs(args.timeout),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(runtime.block_on(vendor_mock::probe::run(&specs, &options))?)
+    };
+    match run() {
+        Ok(report) => {
+            print!("{}", report.render());
+            if let Some(path) = &args.report
+                && let Err(e) = std::fs::write(path, report.to_json())
+            {
+                eprintln!("vendor-mock: writing {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            if report.differs() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        }
+        Err(e) => {
+            eprintln!("vendor-mock probe: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -24,8 +24,9 @@ use crate::spec::ADMIN_PREFIX;
 /// How long in-flight requests get to finish once shutdown starts.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// The mock as an axum router (every vendor route; answers `404`/`405` in the nearest vendor's
-/// shape), with the admin API and dashboard under `/__admin`. Serve it with [`run`] to get exact
+/// The mock as an axum router (every vendor route; a wrong method gets the vendor's `405`, an
+/// unknown path under a vendor's path prefix its `404`, any other path the mock's own `404`;
+/// `GET /` lists the routes), with the admin API and dashboard under `/__admin`. Serve it with [`run`] to get exact
 /// header-name case; in-process (`oneshot`) requests are treated as if their header case were
 /// unknown.
 pub fn app(mock: Arc<Mock>) -> Router {

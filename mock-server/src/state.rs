@@ -83,6 +83,15 @@ struct VendorState {
     records: BTreeMap<String, Vec<Stored>>,
     taken: Taken,
     ids: IdSource,
+    /// Where `ids` started, so that a reset of the vendor starts them again (issue 11: a
+    /// `--seed` run after `POST /__admin/reset` repeats exactly).
+    start: Determinism,
+}
+
+impl VendorState {
+    fn new(start: Determinism) -> Self {
+        Self { records: BTreeMap::new(), taken: Taken::default(), ids: IdSource::new(start), start }
+    }
 }
 
 /// A record, the credentials of the request (or seed) that created it, and the uniqueness keys
@@ -169,8 +178,7 @@ impl Store {
                     Determinism::Seeded(s) => Determinism::Seeded(s.wrapping_add(i as u64)),
                     Determinism::Real => Determinism::Real,
                 };
-                let state = VendorState { records: BTreeMap::new(), taken: Taken::default(), ids: IdSource::new(seed) };
-                map.insert(v.name.clone(), Arc::new(Mutex::new(state)));
+                map.insert(v.name.clone(), Arc::new(Mutex::new(VendorState::new(seed))));
             }
         }
     }
@@ -179,14 +187,7 @@ impl Store {
     fn with<R>(&self, vendor: &str, f: impl FnOnce(&mut VendorState) -> R) -> R {
         let state = self.existing(vendor).unwrap_or_else(|| {
             let mut map = self.vendors.write().unwrap_or_else(PoisonError::into_inner);
-            let fresh = || {
-                let state = VendorState {
-                    records: BTreeMap::new(),
-                    taken: Taken::default(),
-                    ids: IdSource::new(self.determinism),
-                };
-                Arc::new(Mutex::new(state))
-            };
+            let fresh = || Arc::new(Mutex::new(VendorState::new(self.determinism)));
             Arc::clone(map.entry(vendor.to_owned()).or_insert_with(fresh))
         });
         // A panic while holding the lock cannot leave a half-done insert (inserts are last),
@@ -277,11 +278,13 @@ impl Store {
         })
     }
 
-    /// Forgets every record and uniqueness key (ids keep counting).
+    /// Forgets every record and uniqueness key, and starts the id sequences, random ids and the
+    /// seeded clock again from where they started: no record is left whose id could repeat.
     pub(crate) fn reset(&self, vendor: &str) {
         self.with_existing(vendor, |state| {
             state.records.clear();
             state.taken.clear();
+            state.ids = IdSource::new(state.start);
         });
     }
 

@@ -2,6 +2,7 @@
 //! the mock is linked once.
 //!
 //! - [`server`]: an in-process mock on a real loopback socket (port 0).
+//! - [`serving`]: a real `vendor-mock serve` process on a free loopback port.
 //! - [`http`]: a raw HTTP/1.1 client that writes exactly the bytes it is given.
 //! - [`spec`]: requests, accounts and values built from a vendor's spec model.
 //! - [`scenarios`]: the generic scenario catalogue and the checks of its answers.
@@ -18,6 +19,7 @@ pub mod http;
 pub mod pages;
 pub mod scenarios;
 pub mod server;
+pub mod serving;
 pub mod spec;
 pub mod suite;
 

@@ -90,6 +90,11 @@ pub async fn scenarios(spec: &VendorSpec, addr: SocketAddr) -> Vec<Scenario> {
         let about = format!("The captured example with every unique value new except `{}`.", rule.path);
         out.push(body_scenario(&format!("duplicate_{}", rule.name), &about, create(&body), body, expect));
     }
+    for (name, other) in op.other_examples() {
+        let body = op.freshen(&other, None, next());
+        let about = format!("The spec's request example `{name}` (its unique values made new): the vendor accepts it.");
+        out.push(body_scenario(&format!("example_{name}"), &about, create(&body), body, success(0)));
+    }
     if op.is_bulk() {
         let first = op.records_of(&example).remove(0);
         let fresh_one = op.freshen(&first, None, next());
@@ -123,6 +128,20 @@ pub async fn scenarios(spec: &VendorSpec, addr: SocketAddr) -> Vec<Scenario> {
             spec.create(&rejected, &body),
             body,
             template("unauthorized"),
+        ));
+    }
+
+    for prefix in spec.forbidden_prefixes() {
+        let body = fresh_body(next());
+        let forbidden = creds.clone().with(&primary.name, &format!("{prefix}-key"));
+        let about =
+            format!("A valid body; the credential part `{}` starts with `{prefix}` (no permission).", primary.name);
+        out.push(body_scenario(
+            &format!("credential_{prefix}"),
+            &about,
+            spec.create(&forbidden, &body),
+            body,
+            template("forbidden"),
         ));
     }
 

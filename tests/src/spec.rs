@@ -97,6 +97,11 @@ impl VendorSpec {
         &self.vendor.auth.reject_prefixes
     }
 
+    /// Prefixes of valid credentials that lack the permission (`x-mock.auth.forbidden_prefixes`).
+    pub fn forbidden_prefixes(&self) -> &[String] {
+        &self.vendor.auth.forbidden_prefixes
+    }
+
     /// An error template (`x-mock.errors.<name>`).
     pub fn template(&self, name: &str) -> &Template {
         self.vendor.errors.get(name).unwrap_or_else(|| panic!("{}: x-mock.errors.{name} exists", self.name))
@@ -207,6 +212,11 @@ impl Op {
     pub fn example(&self) -> Value {
         let example = self.op().example.clone();
         example.unwrap_or_else(|| panic!("{} {}: has a `captured` request example", self.method, self.path))
+    }
+
+    /// The named request examples other than `captured` (`older_page`, `every_field`, …).
+    pub fn other_examples(&self) -> Vec<(String, Value)> {
+        self.op().examples.iter().filter(|(name, _)| name != "captured").cloned().collect()
     }
 
     pub fn request_schema(&self) -> &Value {

@@ -99,7 +99,7 @@ async fn every_answer_validates_against_the_schemas_its_spec_documents_for_it() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_catalogue_covers_every_unique_rule_required_field_and_rejected_prefix_of_every_vendor() {
+async fn the_catalogue_covers_every_unique_rule_required_field_prefix_and_request_example_of_every_vendor() {
     let specs = embedded();
     for spec in VendorSpec::all(&specs) {
         let (ran, _) = catalogue(&specs, &spec).await;
@@ -123,6 +123,8 @@ async fn the_catalogue_covers_every_unique_rule_required_field_and_rejected_pref
         expected.extend(op.unique_rules().iter().map(|r| format!("duplicate_{}", r.name)));
         expected.extend(op.required().iter().map(|f| format!("missing_{f}")));
         expected.extend(spec.reject_prefixes().iter().map(|p| format!("credential_{p}")));
+        expected.extend(spec.forbidden_prefixes().iter().map(|p| format!("credential_{p}")));
+        expected.extend(op.other_examples().iter().map(|(name, _)| format!("example_{name}")));
         if op.is_bulk() {
             expected.push("bulk_partial".into());
         }

@@ -91,6 +91,10 @@ pub(super) fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> 
     if operations.is_empty() {
         return Err(src.at("paths", "no operation carries an x-mock extension"));
     }
+    let create = operations.iter().find(|op| op.action == Action::Create);
+    for row in &ext.fidelity {
+        row.check(create).map_err(|(step, m)| src.at(&step, m))?;
+    }
     Ok(Vendor {
         name: ext.vendor,
         revision: ext.revision.unwrap_or_else(|| DEFAULT_REVISION.to_owned()),
@@ -214,6 +218,7 @@ fn read_operation(
         auth,
         defaults: request_schema.as_ref().map(Defaults::of).unwrap_or_default(),
         example: json_body.and_then(documented_example),
+        examples: json_body.map(named_examples).unwrap_or_default(),
         request_schema,
         validator,
         strip_unknown: x.strip_unknown,
@@ -227,6 +232,12 @@ fn read_operation(
 fn documented_example(media: &Value) -> Option<Value> {
     let examples = media.get("examples").and_then(Value::as_object)?;
     examples.get("captured").or_else(|| examples.values().next())?.get("value").cloned()
+}
+
+/// Every named example of a media type, in document order.
+fn named_examples(media: &Value) -> Vec<(String, Value)> {
+    let examples = media.get("examples").and_then(Value::as_object).into_iter().flatten();
+    examples.map(|(name, e)| (name.clone(), e.get("value").cloned().unwrap_or(Value::Null))).collect()
 }
 
 /// The path (object keys, `?` markers dropped) to the string that is exactly `{{tenants}}`.

@@ -76,12 +76,19 @@ pub struct Auth {
     /// Credential values starting with one of these get the `unauthorized` answer (`expired`).
     #[serde(default)]
     pub reject_prefixes: Vec<String>,
+    /// A credential starting with one of these is valid but lacks permission: answered with the
+    /// `forbidden` template (VoiceAIWrapper's documented 403, emulated by prefix).
+    #[serde(default)]
+    pub forbidden_prefixes: Vec<String>,
 }
 
 impl Auth {
     pub(crate) fn check(&self, errors: &BTreeMap<String, Template>, tenants: Option<&Tenants>) -> Result<(), String> {
         if self.credentials.is_empty() {
             return Err("x-mock.auth.credentials is empty".into());
+        }
+        if !self.forbidden_prefixes.is_empty() && !errors.contains_key("forbidden") {
+            return Err("x-mock.errors.forbidden is missing (needed by x-mock.auth.forbidden_prefixes)".into());
         }
         if self.credentials.iter().any(|c| c.tenant) {
             if tenants.is_none() {
@@ -198,6 +205,8 @@ pub struct Operation {
     pub request_schema: Option<Value>,
     /// The documentation's example request body (the `captured` example, else the first).
     pub example: Option<Value>,
+    /// Every named request example (`captured`, `older_page`, …), in document order.
+    pub examples: Vec<(String, Value)>,
     /// The request schema's `default`s, where they are (empty when it has none).
     pub defaults: Defaults,
     pub(crate) validator: Option<jsonschema::Validator>,
@@ -423,6 +432,45 @@ pub struct Fidelity {
     pub behaviour: String,
     pub status: FidelityStatus,
     pub why: String,
+    /// The `vendor-mock probe` steps whose answers check this row (`create`, `duplicate`,
+    /// `example:<name>`, …; see [`PROBE_STEPS`]). Rows without any are reported "not probed".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probe: Vec<String>,
+}
+
+/// The steps of a `vendor-mock probe` plan that fidelity rows can name in `probe:` (besides
+/// `example:<name>`, one per named request example of the create operation other than
+/// `captured`). What each sends is described in `probe/plan.rs`.
+pub const PROBE_STEPS: [&str; 9] = [
+    "create",
+    "duplicate",
+    "bad_credential",
+    "missing_field",
+    "malformed_json",
+    "unknown_field",
+    "wrong_method",
+    "unknown_path",
+    "list_tenants",
+];
+
+impl Fidelity {
+    /// Every `probe:` step names a built-in step or `example:<name>` of a named request example
+    /// of the create operation; `Err` names the unknown step.
+    pub(crate) fn check(&self, create: Option<&Operation>) -> Result<(), (String, String)> {
+        for step in &self.probe {
+            let example = step.strip_prefix("example:").filter(|n| *n != "captured");
+            let known = PROBE_STEPS.contains(&step.as_str())
+                || example.is_some_and(|n| create.is_some_and(|op| op.examples.iter().any(|(e, _)| e == n)));
+            if !known {
+                let message = format!(
+                    "x-mock.fidelity: probe step `{step}` is unknown (known: {}, or example:<name> of a request example)",
+                    PROBE_STEPS.join(", ")
+                );
+                return Err((step.clone(), message));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether a behaviour is what the vendor's pages say or the mock's best guess.
