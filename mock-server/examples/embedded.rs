@@ -10,7 +10,7 @@ use vendor_mock::{Effect, Fault, MockServer, SeedBatch, SeedData};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Every vendor, a free loopback port, deterministic ids, and an e-mail that already exists.
     let mut seeds = SeedData::default();
-    seeds.0.insert("smartlead".into(), vec![SeedBatch::new([json!({"email": "taken@example.com", "name": "Taken"})])]);
+    seeds.insert("smartlead", SeedBatch::new([json!({"email": "taken@example.com", "name": "Taken"})]));
     let server = MockServer::builder().seed(7).seed_data(seeds).start().await;
     let client = reqwest::Client::new();
     let create = |email: &str| {

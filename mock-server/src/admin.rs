@@ -76,7 +76,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let query = parts.uri.query().unwrap_or_default();
     let result = match (segments.as_slice(), &method) {
         (["health"], &Method::GET) => {
-            let specs = mock.current_specs();
+            let specs = mock.specs();
             let revisions: serde_json::Map<String, Value> = specs
                 .vendor_names()
                 .into_iter()
@@ -283,7 +283,7 @@ fn shown(mock: &Mock, mut records: Value) -> Value {
 
 fn all_state(mock: &Mock) -> Response {
     let vendors: serde_json::Map<String, Value> = mock
-        .current_specs()
+        .specs()
         .vendor_names()
         .into_iter()
         .map(|name| {
@@ -300,7 +300,7 @@ fn vendor_state(mock: &Mock, vendor: &str) -> Handled {
 }
 
 fn unknown_vendor(mock: &Mock, vendor: &str) -> Failure {
-    let known = mock.current_specs().vendor_names().join(", ");
+    let known = mock.specs().vendor_names().join(", ");
     fail(StatusCode::NOT_FOUND, format!("unknown vendor `{vendor}` (known: {known})"))
 }
 
@@ -338,7 +338,7 @@ fn reset(mock: &Mock, body: Value) -> Handled {
         (None, None) => mock.reset(None),
         (None, Some(_)) => return Err(fail(StatusCode::BAD_REQUEST, "`credential` needs `vendor`")),
         (Some(vendor), credential) => {
-            if mock.current_specs().vendor(&vendor).is_none() {
+            if mock.specs().vendor(&vendor).is_none() {
                 return Err(unknown_vendor(mock, &vendor));
             }
             match credential {
@@ -357,7 +357,7 @@ fn add_fault(mock: &Mock, body: Value) -> Handled {
     let fault: Fault = typed(body)?;
     let bad = |m: String| Err(fail(StatusCode::BAD_REQUEST, m));
     if let Some(vendor) = &fault.vendor
-        && mock.current_specs().vendor(vendor).is_none()
+        && mock.specs().vendor(vendor).is_none()
     {
         return Err(unknown_vendor(mock, vendor));
     }

@@ -10,7 +10,7 @@ use crate::spec::{CredentialLocation, CredentialPart, Operation, Vendor};
 use crate::state::{Credentials, tenants_of};
 
 /// How header names are compared where a spec asks for an exact case.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum HeaderCase {
     /// The name must be sent exactly as the spec spells it (what the vendor docs promise).
     #[default]
@@ -30,9 +30,15 @@ pub enum HeaderCase {
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(transparent)]
-pub struct CredentialList(pub BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>);
+pub struct CredentialList(BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>);
 
 impl CredentialList {
+    /// The accepted accounts, per vendor: each a map of credential part name to value (and
+    /// optionally `tenants`, a list of fixed tenant ids).
+    pub fn new(accounts: BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>) -> Self {
+        Self(accounts)
+    }
+
     /// The accepted entry whose every string field equals the request's credential part.
     fn find(&self, vendor: &str, creds: &Credentials, primary: &str) -> Option<&BTreeMap<String, serde_json::Value>> {
         self.0.get(vendor)?.iter().find(|entry| {

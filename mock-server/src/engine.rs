@@ -73,8 +73,6 @@ impl Default for Config {
 /// One mock: the vendors' specs, their state and the journal.
 #[derive(Debug)]
 pub struct Mock {
-    /// The specs the mock was created with.
-    pub(crate) specs: Specs,
     /// The specs served now (replaced by a reload).
     current: RwLock<Arc<Specs>>,
     pub(crate) config: Config,
@@ -94,20 +92,14 @@ impl Mock {
             journal: Journal::new(config.journal_size),
             faults: Faults::new(config.seed),
             limiter: RateLimiter::default(),
-            current: RwLock::new(Arc::new(specs.clone())),
-            specs,
+            current: RwLock::new(Arc::new(specs)),
             config,
         })
     }
 
-    /// The specs this mock was created with. After [`Mock::replace_specs`] (`--watch`), the
-    /// ones served are [`Mock::current_specs`].
-    pub fn specs(&self) -> &Specs {
-        &self.specs
-    }
-
-    /// The specs served now.
-    pub fn current_specs(&self) -> Arc<Specs> {
+    /// The specs served now (the revisions chosen by the config; replaced by
+    /// [`Mock::replace_specs`], as `--watch` does).
+    pub fn specs(&self) -> Arc<Specs> {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
@@ -138,7 +130,7 @@ impl Mock {
     /// rather than on every request, which keeps the hot path short.
     fn shown(&self, mut entries: Vec<Entry>) -> Vec<Entry> {
         if !self.config.journal_secrets {
-            let specs = self.current_specs();
+            let specs = self.specs();
             for entry in &mut entries {
                 let vendor = entry.vendor.as_deref().and_then(|v| specs.vendor(v));
                 crate::journal::mask_request(entry, vendor.map(|v| &**v));
@@ -159,7 +151,7 @@ impl Mock {
     pub fn reset(&self, vendor: Option<&str>) {
         match vendor {
             None => {
-                for v in &self.current_specs().vendors {
+                for v in &self.specs().vendors {
                     self.store.reset(&v.name);
                 }
                 self.journal.clear();
@@ -206,7 +198,7 @@ impl Mock {
 
     /// A vendor's records as `{collection: [record, …]}`.
     pub fn records(&self, vendor: &str) -> Option<Value> {
-        self.current_specs().vendor(vendor).map(|v| json!(self.store.records(&v.name)))
+        self.specs().vendor(vendor).map(|v| json!(self.store.records(&v.name)))
     }
 
     /// Inserts records into a vendor's state as if they had been created, through the same
@@ -219,7 +211,7 @@ impl Mock {
     /// Seeds every batch of a seed file (`--seed-data`); returns how many records were inserted.
     pub fn seed_data(&self, data: &SeedData) -> Result<usize, SeedError> {
         let mut count = 0;
-        for (vendor, batches) in &data.0 {
+        for (vendor, batches) in data.vendors() {
             for batch in batches {
                 count += self.seed_records(vendor, batch)?.len();
             }
@@ -246,7 +238,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let (raw_names, header_case) = raw_header_names(&parts);
-    let specs = mock.current_specs();
+    let specs = mock.specs();
     let routed = route(&specs, &parts.method, parts.uri.path());
     // `GET /`, when no vendor serves it: the mock's own index (not journalled, like /__admin).
     if matches!(routed, Err((None, _))) && parts.uri.path() == "/" && parts.method == Method::GET {

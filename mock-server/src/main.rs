@@ -133,8 +133,8 @@ struct ServeArgs {
     #[arg(long, env = "VENDOR_MOCK_REVISION", value_delimiter = ',', value_parser = parse_revision)]
     revision: Vec<(String, String)>,
     /// `strict`: case-exact header names where a vendor requires them (HTTP/1.1); `lenient`: any case.
-    #[arg(long, env = "VENDOR_MOCK_HEADER_CASE", value_enum, default_value_t = HeaderCase::Strict)]
-    header_case: HeaderCase,
+    #[arg(long, env = "VENDOR_MOCK_HEADER_CASE", value_enum, default_value_t = HeaderCaseArg::Strict)]
+    header_case: HeaderCaseArg,
     /// Accept only the credentials listed in this YAML file (vendor → list of credential objects).
     #[arg(long, env = "VENDOR_MOCK_CREDENTIALS")]
     credentials: Option<PathBuf>,
@@ -170,6 +170,15 @@ struct ServeArgs {
     /// logged and the previous ones kept).
     #[arg(long, env = "VENDOR_MOCK_WATCH", requires = "specs")]
     watch: bool,
+}
+
+/// `--header-case` (the library's [`HeaderCase`], which knows nothing of the command line).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum HeaderCaseArg {
+    /// The name must be sent exactly as the spec spells it (what the vendor docs promise).
+    Strict,
+    /// Any case is accepted (RFC 9110 behaviour).
+    Lenient,
 }
 
 /// Prints a status line through the log writer (so it comes after the log lines written before
@@ -295,7 +304,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let config = Config {
         seed: args.seed,
-        header_case: args.header_case,
+        header_case: match args.header_case {
+            HeaderCaseArg::Strict => HeaderCase::Strict,
+            HeaderCaseArg::Lenient => HeaderCase::Lenient,
+        },
         credentials,
         body_limit: args.body_limit,
         body_timeout: Duration::from_secs(args.client_timeout),

@@ -297,7 +297,7 @@ fn allow_list(vendor: &Vendor, values: &[Option<String>]) -> CredentialList {
     if !tenants.is_empty() {
         entry.insert("tenants".into(), serde_json::Value::Array(tenants));
     }
-    CredentialList(std::collections::BTreeMap::from([(vendor.name.clone(), vec![entry])]))
+    CredentialList::new(std::collections::BTreeMap::from([(vendor.name.clone(), vec![entry])]))
 }
 
 /// Sends one step to `target` and keeps its status and JSON body.

@@ -114,9 +114,9 @@ async fn the_builder_takes_other_specs_and_seed_data() {
         })
         .expect("smartlead is embedded");
     let mut data = SeedData::default();
-    data.0.insert("smartlead".into(), vec![SeedBatch::new([json!({"email": "seeded@example.com", "name": "S"})])]);
+    data.insert("smartlead", SeedBatch::new([json!({"email": "seeded@example.com", "name": "S"})]));
     let server = MockServer::builder().specs(smartlead_only).seed_data(data).start().await;
-    assert_eq!(server.mock().current_specs().vendor_names(), ["smartlead"]);
+    assert_eq!(server.mock().specs().vendor_names(), ["smartlead"]);
     assert_eq!(smartlead(&server, "k", "seeded@example.com").await.status, 409);
     let cellcast = client().post(format!("{}/api/v2/subClient/user", server.uri())).send().await.expect("answered");
     assert_eq!(cellcast.status(), 404, "only the given specs are served");
@@ -127,7 +127,7 @@ async fn try_start_says_why_a_server_cannot_start() {
     let watch = MockServer::builder().watch(true).try_start().await;
     assert!(matches!(watch, Err(StartError::WatchWithoutDir)), "{watch:?}");
     let mut data = SeedData::default();
-    data.0.insert("nobody".into(), vec![SeedBatch::new([json!({})])]);
+    data.insert("nobody", SeedBatch::new([json!({})]));
     let seed = MockServer::builder().seed_data(data).try_start().await;
     assert!(matches!(&seed, Err(StartError::Seed(_))), "{seed:?}");
     let message = seed.err().map(|e| e.to_string()).unwrap_or_default();

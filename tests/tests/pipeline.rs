@@ -49,7 +49,7 @@ fn mock() -> Arc<Mock> {
 #[tokio::test]
 async fn every_vendor_creates_its_documented_example_and_journals_the_creation() {
     let mock = mock();
-    for spec in VendorSpec::all(mock.specs()) {
+    for spec in VendorSpec::all(&mock.specs()) {
         let op = spec.create_op();
         let creds = account(&mock, &spec, "create").await;
         let (status, _) = oneshot(&mock, &spec.create(&creds, &op.example())).await;
@@ -68,7 +68,7 @@ async fn every_vendor_creates_its_documented_example_and_journals_the_creation()
 #[tokio::test]
 async fn a_second_create_of_the_same_record_gets_the_first_unique_rules_answer() {
     let mock = mock();
-    for spec in VendorSpec::all(mock.specs()) {
+    for spec in VendorSpec::all(&mock.specs()) {
         let op = spec.create_op();
         let Some(rule) = op.unique_rules().into_iter().next() else { continue };
         let creds = account(&mock, &spec, "dup").await;
@@ -84,7 +84,7 @@ async fn a_second_create_of_the_same_record_gets_the_first_unique_rules_answer()
 #[tokio::test]
 async fn a_missing_or_rejected_credential_gets_the_vendors_unauthorized_answer() {
     let mock = mock();
-    for spec in VendorSpec::all(mock.specs()) {
+    for spec in VendorSpec::all(&mock.specs()) {
         let op = spec.create_op();
         let unauthorized = spec.template_status("unauthorized");
         let (status, _) = oneshot(&mock, &spec.create(&Creds::default(), &op.example())).await;
@@ -102,7 +102,7 @@ async fn a_missing_or_rejected_credential_gets_the_vendors_unauthorized_answer()
 #[tokio::test]
 async fn malformed_and_oversized_bodies_get_the_vendors_body_answers() {
     let mock = mock();
-    for spec in VendorSpec::all(mock.specs()) {
+    for spec in VendorSpec::all(&mock.specs()) {
         let op = spec.create_op();
         let creds = account(&mock, &spec, "body").await;
         let mut malformed = spec.create(&creds, &op.example());
@@ -119,7 +119,7 @@ async fn malformed_and_oversized_bodies_get_the_vendors_body_answers() {
 #[tokio::test]
 async fn another_method_on_a_vendor_path_gets_the_vendors_method_not_allowed_answer() {
     let mock = mock();
-    for spec in VendorSpec::all(mock.specs()) {
+    for spec in VendorSpec::all(&mock.specs()) {
         let op = spec.create_op();
         let creds = account(&mock, &spec, "route").await;
         let request = spec.authorize(&op, &creds, Request::new("DELETE", &op.path));

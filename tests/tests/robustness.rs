@@ -281,7 +281,8 @@ mod hostile {
     }
 
     fn vendor(mock: &Mock, name: &str) -> Vendor {
-        let spec = mock.specs().vendor(name).expect("a loaded vendor");
+        let specs = mock.specs();
+        let spec = specs.vendor(name).expect("a loaded vendor");
         let mut statuses: BTreeSet<u16> = spec.errors.values().map(|t| t.status).collect();
         statuses.extend(spec.operations.iter().map(|o| o.success.status));
         let tenants = spec.tenant_lookup().map(|op| {

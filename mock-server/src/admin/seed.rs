@@ -60,7 +60,25 @@ impl SeedBatch {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct SeedData(pub BTreeMap<String, Vec<SeedBatch>>);
+pub struct SeedData(BTreeMap<String, Vec<SeedBatch>>);
+
+impl SeedData {
+    /// No records.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a batch of records for a vendor.
+    pub fn insert(&mut self, vendor: impl Into<String>, batch: SeedBatch) -> &mut Self {
+        self.0.entry(vendor.into()).or_default().push(batch);
+        self
+    }
+
+    /// The batches, per vendor.
+    pub fn vendors(&self) -> impl Iterator<Item = (&str, &[SeedBatch])> {
+        self.0.iter().map(|(vendor, batches)| (vendor.as_str(), batches.as_slice()))
+    }
+}
 
 impl<'de> Deserialize<'de> for SeedData {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -102,7 +120,7 @@ pub enum SeedError {
 
 /// Seeds one batch into `vendor` (all or nothing); returns the records as stored.
 pub(crate) fn seed(mock: &Mock, vendor: &str, batch: &SeedBatch) -> Result<Vec<Value>, SeedError> {
-    let specs = mock.current_specs();
+    let specs = mock.specs();
     let v = specs.vendor(vendor).ok_or_else(|| SeedError::UnknownVendor(vendor.to_owned()))?;
     let mut creates = v.operations.iter().filter(|op| op.action == Action::Create);
     let op = match (&batch.operation, &batch.collection) {
