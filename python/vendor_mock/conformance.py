@@ -90,7 +90,8 @@ def render_failure(failure):
         lines += ["  request the client sent:", "    " + request.rstrip().replace("\n", "\n    "), f"  answer: {answer}"]
     for reported in failure.get("reported", []):
         lines.append(f"  reported: {json.dumps(reported)}")
-    lines += [f"  expected: {failure.get('expected', '')}", f"  actual:   {failure.get('actual', '')}"]
+    for label in ("expected", "actual"):
+        lines += [f"  {label}:", "    " + str(failure.get(label, "")).rstrip().replace("\n", "\n    ")]
     if failure.get("replay_command"):
         lines.append(f"  replay: {failure['replay_command']}")
     return "\n".join(lines)
