@@ -48,10 +48,10 @@ impl FunctionClient {
     }
 
     fn python(spec: &str, rest: &str, vendors: &[String]) -> Result<Self, String> {
-        let (module, function) = rest
-            .rsplit_once(':')
-            .filter(|(m, f)| !m.trim().is_empty() && !f.trim().is_empty())
-            .ok_or_else(|| format!("`--client {spec}`: expected `python:MODULE:FUNCTION` (e.g. python:my_client:create)"))?;
+        let (module, function) =
+            rest.rsplit_once(':').filter(|(m, f)| !m.trim().is_empty() && !f.trim().is_empty()).ok_or_else(|| {
+                format!("`--client {spec}`: expected `python:MODULE:FUNCTION` (e.g. python:my_client:create)")
+            })?;
         let interpreter = std::env::var(PYTHON_ENV).ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(python);
         Self::write(spec, "python_shim.py", PYTHON_SHIM, &interpreter, &[module, function], vendors)
     }
@@ -81,7 +81,8 @@ impl FunctionClient {
             .tempdir()
             .map_err(|e| format!("`--client {spec}`: cannot create a folder for the shim: {e}"))?;
         let path = dir.path().join(name);
-        std::fs::write(&path, source).map_err(|e| format!("`--client {spec}`: cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, source)
+            .map_err(|e| format!("`--client {spec}`: cannot write {}: {e}", path.display()))?;
         let mut command = format!("exec {} {}", quote(interpreter), quote(&path.to_string_lossy()));
         for arg in args.iter().copied().chain(std::iter::once(vendors.join(",").as_str())) {
             command.push(' ');
@@ -131,7 +132,8 @@ mod tests {
 
     #[test]
     fn a_python_module_may_be_a_file_path_and_the_function_is_after_the_last_colon() {
-        let client = FunctionClient::parse("python:dir/my client.py:Api.create", &[]).expect("python:").expect("parses");
+        let client =
+            FunctionClient::parse("python:dir/my client.py:Api.create", &[]).expect("python:").expect("parses");
         assert!(client.command().ends_with("'dir/my client.py' 'Api.create' ''"), "{client:?}");
     }
 
@@ -145,7 +147,10 @@ mod tests {
     fn incomplete_function_clients_are_refused_with_the_expected_form() {
         for spec in ["python:module_only", "python::f", "node:#create", "node:file.js#"] {
             let err = FunctionClient::parse(spec, &[]).expect("recognised").expect_err("refused");
-            assert!(err.contains("expected `python:MODULE:FUNCTION`") || err.contains("expected `node:FILE#EXPORT`"), "{err}");
+            assert!(
+                err.contains("expected `python:MODULE:FUNCTION`") || err.contains("expected `node:FILE#EXPORT`"),
+                "{err}"
+            );
         }
         assert!(FunctionClient::parse("exec:python3 h.py", &[]).is_none());
     }
