@@ -162,3 +162,18 @@ fn a_function_client_spec_without_its_function_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("expected `python:MODULE:FUNCTION`"), "{err}");
 }
+
+#[test]
+fn the_clients_the_conformance_readme_shows_are_the_ones_the_package_tests_run() {
+    let readme = include_str!("../../conformance/README.md");
+    for (file, source) in [
+        ("python/tests/clients/smartlead_client.py", include_str!("../../python/tests/clients/smartlead_client.py")),
+        (
+            "node/fixtures/clients/smartlead_client.mjs",
+            include_str!("../../node/fixtures/clients/smartlead_client.mjs"),
+        ),
+    ] {
+        assert!(readme.contains(source), "conformance/README.md must show {file} as it is");
+        assert!(source.lines().count() <= 20, "{file} stays a client of a dozen lines or so");
+    }
+}

@@ -36,10 +36,15 @@ fn browser() -> (PathBuf, PathBuf) {
     match (chromium, driver) {
         (Some(chromium), Some(driver)) => (chromium, driver),
         _ => panic!(
-            "the dashboard tests drive a real browser and `{}` is not on the PATH; install it \
-             (Debian: apt-get install -y chromium chromium-driver) or run the README's test \
-             command, scripts/test.sh, which installs it",
-            missing.join("` and `")
+            "the dashboard tests drive a real browser, and {} on the PATH; install {} (Debian: \
+             apt-get install -y chromium chromium-driver) or run the README's test command, \
+             scripts/test.sh, which installs {}",
+            match missing.as_slice() {
+                [one] => format!("`{one}` is not"),
+                _ => "`chromium` and `chromedriver` are not".to_owned(),
+            },
+            if missing.len() == 1 { "it" } else { "them" },
+            if missing.len() == 1 { "it" } else { "them" },
         ),
     }
 }
