@@ -52,6 +52,7 @@ export function findBinary(name = 'vendor-mock', env = process.env) {
   looked.push('PATH');
   const here = path.dirname(fileURLToPath(import.meta.url));
   const workspaces = [...new Set([workspaceAbove(here), workspaceAbove(process.cwd())].filter(Boolean))];
+  if (workspaces.length === 0) looked.push('a workspace build (neither this package nor the current folder is in the vendor-mock repository)');
   for (const root of workspaces) {
     const target = env.CARGO_TARGET_DIR ? path.resolve(root, env.CARGO_TARGET_DIR) : path.join(root, 'target');
     const builds = ['debug', 'release'].map((profile) => path.join(target, profile, name));

@@ -60,6 +60,8 @@ def find_binary(name="vendor-mock"):
     if candidates:
         return str(max(candidates, key=lambda p: p.stat().st_mtime))
     looked.extend(str(p) for p in builds)
+    if not builds:
+        looked.append("a workspace build (this package is not inside the vendor-mock repository)")
     raise BinaryNotFound(
         f"cannot find `{name}`; looked in: {', '.join(looked)}. Install the package with "
         f"`pip install ./python` from the vendor-mock repository (it builds the programs with cargo), "
