@@ -61,7 +61,11 @@ impl Client {
     /// Parses `--client exec:CMD`, `python:MODULE:FUNCTION` or `node:FILE#EXPORT`; a function
     /// client that does not declare its vendors supports those of the embedded specs.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let vendors = vendor_mock::Specs::embedded().map(|s| s.vendor_names()).unwrap_or_default();
+        let vendors = if spec.starts_with("python:") || spec.starts_with("node:") {
+            vendor_mock::Specs::embedded().map(|s| s.vendor_names()).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         Self::parse_for(spec, &vendors)
     }
 
