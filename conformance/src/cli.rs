@@ -41,7 +41,8 @@ struct RunArgs {
     /// A vendor of the specs, a comma-separated list, or `all`.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_VENDOR", default_value = "all")]
     vendor: String,
-    /// The client under test: `exec:COMMAND`, run with `sh -c`, speaking PROTOCOL.md on stdin/stdout.
+    /// The client under test: `exec:COMMAND`, run with `sh -c`, speaking PROTOCOL.md on stdin/stdout;
+    /// or a function called once per create: `python:MODULE:FUNCTION`, `node:FILE#EXPORT`.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_CLIENT")]
     client: String,
     /// Contract revisions: `default`, a revision (`2026-07`: of every selected vendor that has it),
@@ -115,7 +116,7 @@ struct CommonArgs {
 struct ReplayArgs {
     /// A replay file saved by `run`.
     file: PathBuf,
-    /// The client under test: `exec:COMMAND`.
+    /// The client under test: `exec:COMMAND`, `python:MODULE:FUNCTION` or `node:FILE#EXPORT`.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_CLIENT")]
     client: String,
     #[command(flatten)]
@@ -187,6 +188,15 @@ where
     }
 }
 
+/// The client; a function client supports the vendors of the specs the run reads unless it
+/// declares its own (a spec error is reported by the run itself).
+fn parse_client(spec: &str, common: &CommonArgs) -> Result<Client, String> {
+    match crate::runner::load_specs(common.specs.as_deref()) {
+        Ok(specs) => Client::parse_for(spec, &specs.vendor_names()),
+        Err(_) => Client::parse(spec),
+    }
+}
+
 fn usage(err: &mut dyn Write, message: &str) -> u8 {
     let _ = writeln!(err, "vendor-conformance: {message}");
     2
@@ -230,7 +240,7 @@ fn random_seed() -> u64 {
 }
 
 fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) -> u8 {
-    let client = match Client::parse(&args.client) {
+    let client = match parse_client(&args.client, &args.common) {
         Ok(c) => c,
         Err(m) => return usage(err, &m),
     };
@@ -406,7 +416,7 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
 }
 
 fn replay(args: ReplayArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let client = match Client::parse(&args.client) {
+    let client = match parse_client(&args.client, &args.common) {
         Ok(c) => c,
         Err(m) => return usage(err, &m),
     };

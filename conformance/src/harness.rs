@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::HarnessError;
 use crate::protocol::{ClientUnderTest, CreateClient, ProtocolSchema, Ready, Reply, Start};
+use crate::shims::FunctionClient;
 
 /// Longest answer line accepted.
 const MAX_LINE: usize = 8 * 1024 * 1024;
@@ -42,6 +43,8 @@ pub enum Client {
     Exec(String),
     /// A Rust client in this process.
     InProcess(Box<dyn ClientUnderTest>),
+    /// `python:MODULE:FUNCTION` or `node:FILE#EXPORT`: a function run through the suite's shim.
+    Function(FunctionClient),
 }
 
 impl std::fmt::Debug for Client {
@@ -49,23 +52,46 @@ impl std::fmt::Debug for Client {
         match self {
             Self::Exec(cmd) => write!(f, "Client::Exec({cmd:?})"),
             Self::InProcess(_) => f.write_str("Client::InProcess(..)"),
+            Self::Function(client) => write!(f, "Client::Function({:?})", client.label()),
         }
     }
 }
 
 impl Client {
-    /// Parses `--client exec:CMD`.
+    /// Parses `--client exec:CMD`, `python:MODULE:FUNCTION` or `node:FILE#EXPORT`; a function
+    /// client that does not declare its vendors supports those of the embedded specs.
     pub fn parse(spec: &str) -> Result<Self, String> {
+        let vendors = if spec.starts_with("python:") || spec.starts_with("node:") {
+            vendor_mock::Specs::embedded().map(|s| s.vendor_names()).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Self::parse_for(spec, &vendors)
+    }
+
+    /// [`Client::parse`], with the vendors a function client supports unless it declares its own.
+    pub fn parse_for(spec: &str, vendors: &[String]) -> Result<Self, String> {
+        if let Some(function) = FunctionClient::parse(spec, vendors) {
+            return function.map(Self::Function);
+        }
         match spec.strip_prefix("exec:") {
             Some(cmd) if !cmd.trim().is_empty() => Ok(Self::Exec(cmd.to_owned())),
             Some(_) => Err("`--client exec:` needs a command after `exec:`".into()),
-            None => Err(format!("`--client {spec}`: expected `exec:COMMAND` (e.g. exec:'python3 harness.py')")),
+            None => Err(format!(
+                "`--client {spec}`: expected `exec:COMMAND` (e.g. exec:'python3 harness.py'), \
+                 `python:MODULE:FUNCTION` or `node:FILE#EXPORT`"
+            )),
         }
     }
 
     pub(crate) fn into_driver(self, timeout: Duration, schema: Option<Arc<ProtocolSchema>>) -> Box<dyn Driver> {
         match self {
             Self::Exec(command) => Box::new(ExecHarness::new(command, timeout, schema)),
+            Self::Function(function) => {
+                let mut harness = ExecHarness::new(function.command().to_owned(), timeout, schema);
+                harness.function = Some(function);
+                Box::new(harness)
+            }
             Self::InProcess(client) => Box::new(InProcess { client, schema, started: false }),
         }
     }
@@ -87,6 +113,8 @@ pub struct ExecHarness {
     schema: Option<Arc<ProtocolSchema>>,
     process: Option<Process>,
     last_stderr: String,
+    /// The function client this harness runs (its shim's folder lives as long as it).
+    function: Option<FunctionClient>,
 }
 
 impl std::fmt::Debug for ExecHarness {
@@ -98,7 +126,7 @@ impl std::fmt::Debug for ExecHarness {
 impl ExecHarness {
     /// A harness for `sh -c command`; each answer must come within `timeout`.
     pub fn new(command: String, timeout: Duration, schema: Option<Arc<ProtocolSchema>>) -> Self {
-        Self { command, timeout, schema, process: None, last_stderr: String::new() }
+        Self { command, timeout, schema, process: None, last_stderr: String::new(), function: None }
     }
 
     fn spawn(&mut self) -> Result<(), HarnessError> {
@@ -245,6 +273,19 @@ impl ExecHarness {
     }
 }
 
+/// A harness that died before `ready` (an import error, a typo in the command) says why on its
+/// stderr: its last lines join the error.
+fn with_stderr(error: HarnessError, stderr: &str) -> HarnessError {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    match error {
+        HarnessError::Exited { status, during } if !lines.is_empty() => {
+            let tail = lines[lines.len().saturating_sub(12)..].join("\n  ");
+            HarnessError::Exited { status, during: format!("{during}; its stderr ends with:\n  {tail}") }
+        }
+        other => other,
+    }
+}
+
 fn exited(status: &str, during: &str) -> HarnessError {
     HarnessError::Exited { status: status.to_owned(), during: during.to_owned() }
 }
@@ -296,7 +337,10 @@ fn check_reply(value: &Value, seq: u64) -> Result<Reply, HarnessError> {
 
 impl Driver for ExecHarness {
     fn describe(&self) -> String {
-        format!("exec:{}", self.command)
+        match &self.function {
+            Some(function) => function.label().to_owned(),
+            None => format!("exec:{}", self.command),
+        }
     }
 
     fn start(&mut self) -> Result<Ready, HarnessError> {
@@ -308,7 +352,7 @@ impl Driver for ExecHarness {
             Ok(value) => check_ready(value),
             Err(e) => {
                 self.kill();
-                Err(e)
+                Err(with_stderr(e, &self.last_stderr))
             }
         }
     }

@@ -13,7 +13,8 @@
 //!   `transport_error`, `unexpected_response`).
 //!
 //! A client is a subprocess speaking the line protocol of `PROTOCOL.md`
-//! ([`Client::Exec`]), or an in-process [`ClientUnderTest`] ([`Client::InProcess`]). A failure is
+//! ([`Client::Exec`]), a Python or Node function run through the suite's shim
+//! ([`Client::Function`]), or an in-process [`ClientUnderTest`] ([`Client::InProcess`]). A failure is
 //! shrunk to a minimal counterexample, shown with the raw request, the answer, the outcome and a
 //! diff, and saved as a replay file.
 //!
@@ -40,6 +41,7 @@ pub mod report;
 pub mod revisions;
 pub mod runner;
 pub mod schema;
+pub mod shims;
 pub mod vendor;
 
 pub use error::{HarnessError, MockError, RunError, SpecError};

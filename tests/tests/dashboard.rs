@@ -3,8 +3,8 @@
 //! and resetting.
 //!
 //! Needs `chromium` and `chromedriver` on the PATH (Debian: `apt-get install chromium
-//! chromium-driver`; `.ci/run` installs them). Without them the tests fail when `CI=true` and are
-//! skipped, saying why, otherwise.
+//! chromium-driver`; the README's test command, `scripts/test.sh`, installs them). Without them the
+//! tests fail, saying how to install them: they never pass without running.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -22,19 +22,28 @@ fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
 }
 
-/// Chromium and ChromeDriver, or `None` (after saying why) when a local run may skip.
-fn browser() -> Option<(PathBuf, PathBuf)> {
+/// Chromium and ChromeDriver; a missing one fails the test, naming it and how to install it.
+fn browser() -> (PathBuf, PathBuf) {
     let chromium = on_path("chromium").or_else(|| on_path("chromium-browser"));
     let driver = on_path("chromedriver");
+    let missing: Vec<&str> = [("chromium", chromium.is_none()), ("chromedriver", driver.is_none())]
+        .into_iter()
+        .filter(|m| m.1)
+        .map(|m| m.0)
+        .collect();
     match (chromium, driver) {
-        (Some(chromium), Some(driver)) => Some((chromium, driver)),
-        _ => {
-            let why = "the dashboard test needs `chromium` and `chromedriver` on the PATH \
-                       (Debian: apt-get install -y chromium chromium-driver)";
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-            eprintln!("skipped: {why}");
-            None
-        }
+        (Some(chromium), Some(driver)) => (chromium, driver),
+        _ => panic!(
+            "the dashboard tests drive a real browser, and {} on the PATH; install {} (Debian: \
+             apt-get install -y chromium chromium-driver) or run the README's test command, \
+             scripts/test.sh, which installs {}",
+            match missing.as_slice() {
+                [one] => format!("`{one}` is not"),
+                _ => "`chromium` and `chromedriver` are not".to_owned(),
+            },
+            if missing.len() == 1 { "it" } else { "them" },
+            if missing.len() == 1 { "it" } else { "them" },
+        ),
     }
 }
 
@@ -199,7 +208,7 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_sees_each_request_its_details_state_faults_and_an_empty_list_after_reset() {
-    let Some((chromium, driver)) = browser() else { return };
+    let (chromium, driver) = browser();
     let server = MockServer::start().await;
     assert_eq!(smartlead(&server, "sk_dash_key", "ada@example.com").await.status, 200);
     assert_eq!(smartlead(&server, "sk_dash_key", "ada@example.com").await.status, 409);
@@ -278,7 +287,7 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_admin_token_the_page_asks_for_it_and_then_shows_the_journal() {
-    let Some((chromium, driver)) = browser() else { return };
+    let (chromium, driver) = browser();
     let server = MockServer::builder().admin_token("dash-token").start().await;
     smartlead(&server, "k", "a@example.com").await;
 

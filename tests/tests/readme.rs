@@ -36,7 +36,7 @@ fn every_vendor_has_documented_and_assumed_rows_in_the_fidelity_table() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_curl_in_the_readme_gets_a_success_from_a_running_mock() {
+async fn every_curl_in_the_readme_gets_a_success_and_prints_its_status_200() {
     let mock = Mock::new(Specs::embedded().expect("embedded specs load"), Config::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -62,8 +62,15 @@ async fn every_curl_in_the_readme_gets_a_success_from_a_running_mock() {
         .expect("join");
         let (snippet, out) = out;
         assert!(out.status.success(), "snippet failed: {snippet}\n{}", String::from_utf8_lossy(&out.stderr));
+        // The body, then the status code on a line of its own (`-w '\nHTTP %{http_code}\n'`).
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let (body, status) = stdout
+            .trim_end()
+            .rsplit_once("\nHTTP ")
+            .unwrap_or_else(|| panic!("snippet printed no status line: {snippet}\n{stdout}"));
+        assert_eq!(status, "200", "{snippet}");
         let body: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("snippet printed no JSON ({e}): {snippet}"));
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("snippet printed no JSON ({e}): {snippet}"));
         let success = body.get("ok") == Some(&true.into())
             || body.get("status") == Some(&true.into())
             || body.get("success") == Some(&true.into())

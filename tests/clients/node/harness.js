@@ -406,7 +406,17 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
-  log(`fatal: ${err.stack || err}`);
-  process.exit(1);
-});
+// Run as a harness; imported (function_client.js), it lends its client.
+if (require.main === module) {
+  main().catch((err) => {
+    log(`fatal: ${err.stack || err}`);
+    process.exit(1);
+  });
+}
+
+function setMutant(name) {
+  if (name !== null && !Object.hasOwn(MUTANTS, name)) throw new Error(`unknown mutant ${name}`);
+  MUTANT = name;
+}
+
+module.exports = { createClient, setMutant, HarnessError, IMPLEMENTATION, MUTANTS, VENDORS };
