@@ -31,6 +31,10 @@ pub(crate) enum Rejection {
     Unrouted { method: String, path: String, nearest: String },
     #[error("{method} not allowed on {path}")]
     MethodNotAllowed { method: String, path: String, allowed: Vec<String> },
+    /// The vendor's state is at `--max-records` or `--state-bytes` (issue 13): the vendor's
+    /// `server_error`, with the limit in `error.detail`.
+    #[error("{0}")]
+    StateFull(String),
 }
 
 impl Rejection {
@@ -46,6 +50,7 @@ impl Rejection {
             Self::Timeout => "timeout",
             Self::Unrouted { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::StateFull(_) => "server_error",
         }
     }
 
@@ -65,6 +70,7 @@ impl Rejection {
                 })
             }
             Self::Duplicate(c) => clash_context(c),
+            Self::StateFull(limit) => json!({ "message": limit, "detail": limit }),
             other => json!({ "message": other.to_string() }),
         };
         let mut ctx = json!({ "error": error });
@@ -98,6 +104,7 @@ impl Rejection {
             Self::Timeout => Outcome::Timeout,
             Self::Unrouted { nearest, .. } => Outcome::Unrouted { nearest: nearest.clone() },
             Self::MethodNotAllowed { allowed, .. } => Outcome::MethodNotAllowed { allowed: allowed.clone() },
+            Self::StateFull(reason) => Outcome::StateFull { reason: reason.clone() },
         }
     }
 

@@ -65,6 +65,7 @@ mod engine;
 mod error;
 mod fault;
 mod journal;
+mod mask;
 mod rawhead;
 mod server;
 mod spec;

@@ -101,6 +101,19 @@ struct ServeArgs {
     /// Requests kept in the journal.
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     journal_size: usize,
+    /// Bytes the journal may hold (at least 1 MiB); the oldest entries go first. Each entry keeps
+    /// at most 64 KiB of its body and of its answer (then a marker and the real length).
+    #[arg(long, env = "VENDOR_MOCK_JOURNAL_BYTES", default_value_t = 64 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024 * 1024..))]
+    journal_bytes: u64,
+    /// Records one vendor's state may hold; past it a create gets the vendor's server error,
+    /// naming the limit (nothing stored is lost).
+    #[arg(long, env = "VENDOR_MOCK_MAX_RECORDS", default_value_t = 100_000)]
+    max_records: usize,
+    /// Bytes of records one vendor's state may hold; past it a create gets the vendor's server
+    /// error, naming the limit.
+    #[arg(long, env = "VENDOR_MOCK_STATE_BYTES", default_value_t = 256 * 1024 * 1024)]
+    state_bytes: usize,
     /// Show credentials, passwords and tokens in the journal and state listings (masked otherwise).
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SECRETS")]
     journal_secrets: bool,
@@ -110,9 +123,18 @@ struct ServeArgs {
     /// Enforce the vendors' documented rate limits (`x-mock.rate_limits`), with their headers.
     #[arg(long, env = "VENDOR_MOCK_RATE_LIMITS")]
     rate_limits: bool,
-    /// Require `Authorization: Bearer <TOKEN>` on the admin API (`/__admin`).
-    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN")]
+    /// Require `Authorization: Bearer <TOKEN>` on the admin API (`/__admin`). Prefer
+    /// `--admin-token-file` or the environment: arguments are visible to every local user.
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN", conflicts_with = "admin_token_file")]
     admin_token: Option<String>,
+    /// Read the admin token from this file (its first line).
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// Also answer admin requests addressed to this host name (repeat or separate with commas;
+    /// `*`: any). Loopback names are always answered; bound to a non-loopback address, so are
+    /// IP addresses and single-label names such as a container's service name.
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_HOST", value_delimiter = ',')]
+    admin_host: Vec<String>,
     /// Reload the `--specs` folder when its spec files change (state is kept; invalid specs are
     /// logged and the previous ones kept).
     #[arg(long, env = "VENDOR_MOCK_WATCH", requires = "specs")]
@@ -232,7 +254,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let admin_token = admin_token(&args)?;
     let config = Config {
+        journal_bytes: usize::try_from(args.journal_bytes).unwrap_or(usize::MAX),
+        max_records: args.max_records,
+        state_bytes: args.state_bytes,
+        admin_hosts: args.admin_host.clone(),
         seed: args.seed,
         header_case: args.header_case,
         credentials,
@@ -243,7 +270,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_size: args.journal_size,
         journal_secrets: args.journal_secrets,
         rate_limits: args.rate_limits,
-        admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+        admin_token,
         revisions: args.revision.clone(),
     };
     let guarded = config.admin_token.is_some();
@@ -257,9 +284,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let workers = args.workers.map_or_else(default_workers, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     runtime.block_on(async {
-        let addr: SocketAddr = format!("{}:{}", args.host, args.port)
-            .parse()
-            .with_context(|| format!("`{}` is not an IP address", args.host))?;
+        let addr = bind_address(&args.host, args.port)?;
         let listener = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         let chosen = specs.with_revisions(&args.revision)?;
@@ -302,6 +327,42 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     flush_log();
     say!("vendor-mock stopped");
     Ok(())
+}
+
+/// The admin token from `--admin-token` or `--admin-token-file`; an empty one is an error
+/// rather than an open admin API (issue 13).
+fn admin_token(args: &ServeArgs) -> anyhow::Result<Option<String>> {
+    let token = match (&args.admin_token, &args.admin_token_file) {
+        (Some(token), _) => Some((token.clone(), "--admin-token".to_owned())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let first = text.lines().next().unwrap_or_default().trim().to_owned();
+            Some((first, format!("--admin-token-file {}", path.display())))
+        }
+        (None, None) => None,
+    };
+    match token {
+        Some((token, from)) if token.trim().is_empty() => {
+            anyhow::bail!("{from}: the admin token is empty; leave the option out for an admin API without a token")
+        }
+        Some((token, _)) => Ok(Some(token)),
+        None => Ok(None),
+    }
+}
+
+/// The address to bind: an IP address (`127.0.0.1`, `::1`, `[::1]`) or a name (`localhost`,
+/// its first address).
+fn bind_address(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    use std::net::ToSocketAddrs as _;
+    (bare, port)
+        .to_socket_addrs()
+        .with_context(|| format!("`{host}` is neither an IP address nor a name this machine resolves"))?
+        .next()
+        .with_context(|| format!("`{host}` resolves to no address"))
 }
 
 /// Half the CPU cores, at least one. On a two-core CI machine, where the clients under test run

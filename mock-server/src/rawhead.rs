@@ -52,10 +52,15 @@ struct Queue {
     heads: VecDeque<RawHead>,
     /// Once set, the recorder is unreliable for the rest of the connection.
     gave_up: bool,
+    /// Why it gave up (for the journal).
+    reason: Option<String>,
 }
 
 impl Queue {
-    fn give_up(&mut self) {
+    fn give_up(&mut self, reason: impl FnOnce() -> String) {
+        if !self.gave_up {
+            self.reason = Some(reason());
+        }
         self.gave_up = true;
         self.heads = VecDeque::new();
     }
@@ -75,16 +80,43 @@ impl RawHeads {
         }
         match queue.heads.front() {
             Some(head) if head.method == method && head.target == target => queue.heads.pop_front(),
-            _ => {
-                queue.give_up();
+            Some(head) => {
+                let seen = format!("{} {}", head.method, head.target);
+                queue.give_up(|| format!("the head recorded on the wire (`{}`) is not the request served", bounded(&seen)));
+                None
+            }
+            None => {
+                queue.give_up(|| "no head was recorded for the request served".to_owned());
                 None
             }
         }
     }
 
+    /// Why the recorder gave up on this connection, if it did (issue 13): from then on no
+    /// request on it can have its header-name case checked, so the server answers the current
+    /// one and closes the connection.
+    pub(crate) fn gave_up(&self) -> Option<String> {
+        let queue = self.lock();
+        queue.gave_up.then(|| queue.reason.clone().unwrap_or_else(|| "the recorder gave up".to_owned()))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // Nothing panics while holding the lock, but never propagate a poisoned lock anyway.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Why the recorder of the connection a request came on gave up, if it did (see
+/// [`RawHeads::gave_up`]); `None` as well for requests served without a recorder.
+pub(crate) fn gave_up(parts: &http::request::Parts) -> Option<String> {
+    parts.extensions.get::<RawHeads>()?.gave_up()
+}
+
+/// At most 120 characters of a text shown in a reason (a target can be as long as a head).
+fn bounded(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -125,7 +157,7 @@ impl<S> Recording<S> {
         let result = result.and_then(|()| if queue.heads.len() > MAX_QUEUED { Err(GiveUp::QueueFull) } else { Ok(()) });
         if let Err(reason) = result {
             tracing::debug!(%reason, "raw header recorder gave up for this connection");
-            queue.give_up();
+            queue.give_up(|| reason.to_string());
             self.parser.stop();
         }
     }

@@ -51,6 +51,11 @@ pub(crate) struct Vendor {
     pub(crate) fidelity: Vec<Fidelity>,
     /// The vendor's documented rate limits, enforced under `--rate-limits`.
     pub(crate) rate_limits: Option<RateLimits>,
+    /// Field names whose values are secrets (issue 13): every request-schema property marked
+    /// `writeOnly: true` or `format: password`, and the keys of the credential parts that are
+    /// not tenant ids. Masked in the journal and state listings unless `--journal-secrets`.
+    /// Spec-model addition for the typed model (issue 10): derived, no new `x-mock` field.
+    pub(crate) secrets: Vec<String>,
 }
 
 /// A vendor's rate limits (`x-mock.rate_limits`): fixed windows counted per credential value.
@@ -512,6 +517,15 @@ impl Specs {
     pub(crate) fn vendor(&self, name: &str) -> Option<&Arc<Vendor>> {
         self.vendors.iter().find(|v| v.name == name)
     }
+
+    /// Every vendor's secret field names (all revisions), for masking whatever request carries
+    /// them: a client may send a field where another vendor expects it (issue 13).
+    pub(crate) fn secret_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.all.iter().flat_map(|v| v.secrets.iter().map(String::as_str)).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
@@ -667,7 +681,9 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
     if operations.is_empty() {
         return Err(err(line_of(text, "paths"), "no operation carries an x-mock extension".into()));
     }
+    let secrets = secret_names(&ext.auth, &operations);
     Ok(Vendor {
+        secrets,
         name: ext.vendor,
         revision: ext.revision.unwrap_or_else(|| DEFAULT_REVISION.to_owned()),
         title: ext.title,
@@ -679,6 +695,41 @@ fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> {
         fidelity: ext.fidelity,
         rate_limits: ext.rate_limits,
     })
+}
+
+/// The vendor's secret field names (see [`Vendor::secrets`]), without repeats.
+fn secret_names(auth: &Auth, operations: &[Operation]) -> Vec<String> {
+    fn walk(schema: &Value, out: &mut Vec<String>) {
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, property) in properties {
+                let write_only = property.get("writeOnly").and_then(Value::as_bool) == Some(true);
+                let password = property.get("format").and_then(Value::as_str) == Some("password");
+                if write_only || password {
+                    out.push(name.clone());
+                }
+                walk(property, out);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(child) = schema.get(key).filter(|c| c.is_object()) {
+                walk(child, out);
+            }
+        }
+        for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
+            for child in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+                walk(child, out);
+            }
+        }
+    }
+    let mut out: Vec<String> = auth.credentials.iter().filter(|c| !c.tenant).map(|c| c.key.clone()).collect();
+    for op in operations {
+        if let Some(schema) = &op.request_schema {
+            walk(schema, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Deserializes `parent[key]`, naming the failing path and its line on error.

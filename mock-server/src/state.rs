@@ -4,6 +4,7 @@
 //! are one atomic step: of many concurrent creates with one e-mail, exactly one wins.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use base64::Engine as _;
@@ -26,6 +27,37 @@ const SEEDED_EPOCH_MS: i64 = 1_735_689_600_000;
 pub(crate) struct Store {
     vendors: RwLock<HashMap<String, Arc<Mutex<VendorState>>>>,
     determinism: Determinism,
+    limits: Limits,
+    /// Numbers records in the order they were stored, across vendors: the cursor of the admin
+    /// API's state pages (`after`).
+    numbering: AtomicU64,
+}
+
+/// How much state one vendor may hold (issue 13): past either bound a create is refused with
+/// the vendor's server error; nothing stored is lost.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// `--max-records`: records per vendor.
+    pub(crate) records: usize,
+    /// `--state-bytes`: bytes of records (and their uniqueness keys) per vendor.
+    pub(crate) bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { records: usize::MAX, bytes: usize::MAX }
+    }
+}
+
+/// A create refused because the vendor's state is full: which limit, in words.
+#[derive(Debug, Clone)]
+pub(crate) struct Full(pub(crate) String);
+
+/// Why a create did not happen.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    Clash(Clash),
+    Full(Full),
 }
 
 /// A uniqueness key: rule name, scope value and normalized value, joined by NUL characters (one
@@ -83,6 +115,23 @@ struct VendorState {
     records: BTreeMap<String, Vec<Stored>>,
     taken: Taken,
     ids: IdSource,
+    /// How many records there are, and what they cost (see [`Stored::cost`]).
+    count: usize,
+    bytes: usize,
+    /// Whether the warning that the state is full was logged (once until a reset).
+    warned: bool,
+}
+
+impl VendorState {
+    fn new(ids: IdSource) -> Self {
+        Self { records: BTreeMap::new(), taken: Taken::default(), ids, count: 0, bytes: 0, warned: false }
+    }
+
+    /// Recounts records and bytes (after records were removed).
+    fn recount(&mut self) {
+        self.count = self.records.values().map(Vec::len).sum();
+        self.bytes = self.records.values().flatten().map(Stored::cost).sum();
+    }
 }
 
 /// A record, the credentials of the request (or seed) that created it, and the uniqueness keys
@@ -94,16 +143,20 @@ struct Stored {
     record: Box<[u8]>,
     owner: Arc<Credentials>,
     keys: Vec<Key>,
+    /// Its number in the store's order of creation ([`Store::numbering`]).
+    number: u64,
 }
 
 impl Stored {
+    /// What the record costs the vendor's byte budget.
+    fn cost(&self) -> usize {
+        std::mem::size_of::<Self>() + self.record.len() + self.keys.iter().map(|k| 16 + k.len()).sum::<usize>()
+    }
+
     /// The record, parsed back. It was serialized from a `Value` whose depth the request parser
     /// bounded, so it parses; if it did not, the record reads as `null` rather than panicking.
     fn value(&self) -> Value {
-        serde_json::from_slice(&self.record).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "a stored record does not parse back");
-            Value::Null
-        })
+        parse_stored(&self.record)
     }
 }
 
@@ -154,8 +207,9 @@ pub(crate) enum Created {
 }
 
 impl Store {
-    pub(crate) fn new(vendors: &[Arc<Vendor>], determinism: Determinism) -> Self {
-        let store = Self { vendors: RwLock::new(HashMap::new()), determinism };
+    pub(crate) fn new(vendors: &[Arc<Vendor>], determinism: Determinism, limits: Limits) -> Self {
+        let store =
+            Self { vendors: RwLock::new(HashMap::new()), determinism, limits, numbering: AtomicU64::new(1) };
         store.ensure(vendors);
         store
     }
@@ -169,8 +223,7 @@ impl Store {
                     Determinism::Seeded(s) => Determinism::Seeded(s.wrapping_add(i as u64)),
                     Determinism::Real => Determinism::Real,
                 };
-                let state = VendorState { records: BTreeMap::new(), taken: Taken::default(), ids: IdSource::new(seed) };
-                map.insert(v.name.clone(), Arc::new(Mutex::new(state)));
+                map.insert(v.name.clone(), Arc::new(Mutex::new(VendorState::new(IdSource::new(seed)))));
             }
         }
     }
@@ -179,14 +232,7 @@ impl Store {
     fn with<R>(&self, vendor: &str, f: impl FnOnce(&mut VendorState) -> R) -> R {
         let state = self.existing(vendor).unwrap_or_else(|| {
             let mut map = self.vendors.write().unwrap_or_else(PoisonError::into_inner);
-            let fresh = || {
-                let state = VendorState {
-                    records: BTreeMap::new(),
-                    taken: Taken::default(),
-                    ids: IdSource::new(self.determinism),
-                };
-                Arc::new(Mutex::new(state))
-            };
+            let fresh = || Arc::new(Mutex::new(VendorState::new(IdSource::new(self.determinism))));
             Arc::clone(map.entry(vendor.to_owned()).or_insert_with(fresh))
         });
         // A panic while holding the lock cannot leave a half-done insert (inserts are last),
@@ -208,14 +254,15 @@ impl Store {
     }
 
     /// Checks uniqueness and inserts, atomically. `body` is a record (or, for a bulk operation,
-    /// an array of records) with schema defaults already applied.
+    /// an array of records) with schema defaults already applied. A create that would take the
+    /// vendor past `--max-records` or `--state-bytes` stores nothing and is refused whole.
     pub(crate) fn create(
         &self,
         vendor: &Vendor,
         op: &Operation,
         creds: Credentials,
         body: Value,
-    ) -> Result<Created, Clash> {
+    ) -> Result<Created, Refused> {
         // What needs no state is done before taking the lock: the candidate keys.
         let entries = match (op.bulk, body) {
             (true, Value::Array(items)) => items,
@@ -223,14 +270,28 @@ impl Store {
         };
         let candidates: Vec<Vec<Candidate>> = entries.iter().map(|e| candidates(op, &creds, e)).collect();
         let owner = Arc::new(creds);
+        let limits = self.limits;
         self.with(&vendor.name, |state| {
+            if state.count.saturating_add(entries.len()) > limits.records {
+                let full = format!("{} records (--max-records)", limits.records);
+                return Err(Refused::Full(state.full(&vendor.name, full)));
+            }
             let mut created = Vec::new();
             let mut clashes = Vec::new();
             for (index, (entry, keys)) in entries.into_iter().zip(candidates).enumerate() {
-                match state.insert(op, &owner, entry, keys, false) {
+                let number = self.numbering.fetch_add(1, Ordering::Relaxed);
+                match state.insert(op, &owner, entry, keys, false, number) {
                     Ok(record) => created.push(record),
                     Err(clash) if op.bulk => clashes.push(Clash { index: Some(index), ..clash }),
-                    Err(clash) => return Err(clash),
+                    Err(clash) => {
+                        state.pop_newest(&op.collection, created.len());
+                        return Err(Refused::Clash(clash));
+                    }
+                }
+                if state.bytes > limits.bytes {
+                    state.pop_newest(&op.collection, created.len());
+                    let full = format!("{} bytes of records (--state-bytes)", limits.bytes);
+                    return Err(Refused::Full(state.full(&vendor.name, full)));
                 }
             }
             if op.bulk { Ok(Created::Bulk(created, clashes)) } else { Ok(Created::One(created.remove(0))) }
@@ -265,7 +326,8 @@ impl Store {
             let mut inserted = Vec::with_capacity(records.len());
             for (index, record) in records.into_iter().enumerate() {
                 let keys = candidates(op, creds, &record);
-                match state.insert(op, &owner, record, keys, true) {
+                let number = self.numbering.fetch_add(1, Ordering::Relaxed);
+                match state.insert(op, &owner, record, keys, true, number) {
                     Ok(record) => inserted.push(record),
                     Err(clash) => {
                         state.pop_newest(&op.collection, inserted.len());
@@ -282,6 +344,8 @@ impl Store {
         self.with_existing(vendor, |state| {
             state.records.clear();
             state.taken.clear();
+            state.recount();
+            state.warned = false;
         });
     }
 
@@ -305,23 +369,72 @@ impl Store {
             for key in &freed {
                 state.taken.remove(key);
             }
+            state.recount();
+            state.warned = false;
             forgotten
         })
     }
 
-    /// Every record of a vendor, by collection.
+    /// Every record of a vendor, by collection. The records' texts are copied under the lock
+    /// and parsed after it is released.
     pub(crate) fn records(&self, vendor: &str) -> BTreeMap<String, Vec<Value>> {
+        let copied: Vec<(String, Vec<Box<[u8]>>)> = self.with_existing(vendor, |state| {
+            state.records.iter().map(|(name, records)| (name.clone(), records.iter().map(|s| s.record.clone()).collect())).collect()
+        });
+        copied.into_iter().map(|(name, texts)| (name, texts.iter().map(|t| parse_stored(t)).collect())).collect()
+    }
+
+    /// One page of a vendor's records (issue 13): at most `limit` of those numbered after
+    /// `after`, oldest first, as `(collection, number, record text)`, with the vendor's record
+    /// count per collection. Bounded work under the lock: a binary search and `limit` copies per
+    /// collection; parsing and serializing happen after it is released.
+    pub(crate) fn page(&self, vendor: &str, after: u64, limit: usize) -> Page {
         self.with_existing(vendor, |state| {
-            state
-                .records
-                .iter()
-                .map(|(name, records)| (name.clone(), records.iter().map(Stored::value).collect()))
-                .collect()
+            let mut page = Page::default();
+            for (name, records) in &state.records {
+                page.counts.insert(name.clone(), records.len());
+                let start = records.partition_point(|s| s.number <= after);
+                for stored in records[start..].iter().take(limit) {
+                    page.records.push((name.clone(), stored.number, stored.record.clone()));
+                }
+            }
+            page.records.sort_by_key(|(_, number, _)| *number);
+            page.records.truncate(limit);
+            page
         })
     }
 }
 
+/// See [`Store::page`].
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    pub(crate) records: Vec<(String, u64, Box<[u8]>)>,
+    pub(crate) counts: BTreeMap<String, usize>,
+}
+
+/// A stored record's text, parsed (see [`Stored::value`]).
+pub(crate) fn parse_stored(text: &[u8]) -> Value {
+    serde_json::from_slice(text).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a stored record does not parse back");
+        Value::Null
+    })
+}
+
 impl VendorState {
+    /// The refusal of a create past a limit; the first one until a reset is logged.
+    fn full(&mut self, vendor: &str, limit: String) -> Full {
+        if !self.warned {
+            self.warned = true;
+            tracing::warn!(
+                vendor,
+                records = self.count,
+                bytes = self.bytes,
+                "state full at {limit}: creates get the vendor's server error until records are reset"
+            );
+        }
+        Full(format!("vendor-mock holds at most {limit} for {vendor}; reset its state or raise the limit"))
+    }
+
     /// Checks uniqueness, generates ids (`keep_ids`: only those the record lacks) and inserts.
     fn insert(
         &mut self,
@@ -330,6 +443,7 @@ impl VendorState {
         mut record: Value,
         candidates: Vec<Candidate>,
         keep_ids: bool,
+        number: u64,
     ) -> Result<Value, Clash> {
         let keys = self.check(op, candidates, &[])?;
         for rule in &op.ids {
@@ -340,7 +454,9 @@ impl VendorState {
         }
         keys.iter().for_each(|k| self.taken.insert(k.clone()));
         let bytes = serde_json::to_vec(&record).expect("a JSON value serializes");
-        let stored = Stored { record: bytes.into_boxed_slice(), owner: Arc::clone(owner), keys };
+        let stored = Stored { record: bytes.into_boxed_slice(), owner: Arc::clone(owner), keys, number };
+        self.count += 1;
+        self.bytes += stored.cost();
         match self.records.get_mut(&op.collection) {
             Some(records) => records.push(stored),
             None => {
@@ -406,8 +522,10 @@ impl VendorState {
         }
         keys.iter().for_each(|k| self.taken.insert(k.clone()));
         if let Some(stored) = self.records.get_mut(&op.collection).and_then(|r| r.get_mut(position)) {
+            let before = stored.cost();
             stored.record = serde_json::to_vec(&merged).expect("a JSON value serializes").into_boxed_slice();
             stored.keys = keys;
+            self.bytes = (self.bytes + stored.cost()).saturating_sub(before);
         }
         Ok(merged)
     }
@@ -420,6 +538,8 @@ impl VendorState {
             for key in &stored.keys {
                 self.taken.remove(key);
             }
+            self.count -= 1;
+            self.bytes = self.bytes.saturating_sub(stored.cost());
         }
         if records.is_empty() {
             self.records.remove(collection);
