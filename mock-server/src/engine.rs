@@ -105,10 +105,11 @@ impl Mock {
         let specs = choose_revisions(specs, &config.revisions);
         let determinism = config.seed.map_or(Determinism::Real, Determinism::Seeded);
         Arc::new(Self {
-            store: Store::new(&specs.vendors, determinism, crate::state::Limits {
-                records: config.max_records,
-                bytes: config.state_bytes,
-            }),
+            store: Store::new(
+                &specs.vendors,
+                determinism,
+                crate::state::Limits { records: config.max_records, bytes: config.state_bytes },
+            ),
             journal: Journal::new(config.journal_size, config.journal_bytes),
             faults: Faults::new(config.seed),
             limiter: RateLimiter::default(),

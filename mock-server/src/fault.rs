@@ -357,7 +357,10 @@ impl RateLimiter {
             all.examined += all.keys.len() as u64;
             all.keys.retain(|_, slot| now < slot.expires);
             if all.keys.len() >= RATE_KEYS_MAX {
-                tracing::warn!(keys = all.keys.len(), "more rate-limited keys than {RATE_KEYS_MAX}: every counter starts over");
+                tracing::warn!(
+                    keys = all.keys.len(),
+                    "more rate-limited keys than {RATE_KEYS_MAX}: every counter starts over"
+                );
                 all.keys.clear();
             }
             all.prune_at = RATE_KEYS_KEPT.max(2 * all.keys.len());
@@ -372,7 +375,8 @@ impl RateLimiter {
                 *count = 0;
             }
         }
-        slot.expires = counters.iter().zip(&limits.windows).map(|((start, _), w)| *start + secs(w.seconds)).max().unwrap_or(now);
+        slot.expires =
+            counters.iter().zip(&limits.windows).map(|((start, _), w)| *start + secs(w.seconds)).max().unwrap_or(now);
         let left = |start: std::time::Instant, seconds: u64| {
             let ends = start + secs(seconds);
             // Round up: a client that waits `retry_after` seconds finds the window open.

@@ -729,7 +729,11 @@ mod tests {
         let e = r.entry();
         assert_eq!((e.body_bytes, e.response_bytes), (1024 * 1024, response.len() as u64));
         assert_eq!(e.truncated, ["body", "response", "headers"]);
-        assert!(e.body.starts_with("xxx") && e.body.ends_with("…[cut: 65536 of 1048576 bytes kept]"), "{}", &e.body[65000..]);
+        assert!(
+            e.body.starts_with("xxx") && e.body.ends_with("…[cut: 65536 of 1048576 bytes kept]"),
+            "{}",
+            &e.body[65000..]
+        );
         let text = e.response.as_str().expect("a cut answer is kept as text");
         assert!(text.starts_with("{\"a\":\"yyy") && text.ends_with("bytes kept]"));
         assert!(e.headers[0].1.len() < KEPT_TEXT + 64 && e.headers[0].1.ends_with("bytes kept]"));

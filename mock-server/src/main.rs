@@ -64,7 +64,8 @@ struct SpecsArg {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// Address to bind (loopback by default: the mock accepts any credential).
+    /// Address to bind: an IP address (`::1` or `[::1]` for IPv6) or a name such as `localhost`
+    /// (loopback by default: the mock accepts any credential).
     #[arg(long, env = "VENDOR_MOCK_HOST", default_value = "127.0.0.1")]
     host: String,
     /// Port to bind (0 picks a free one).
@@ -319,6 +320,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             say!(
                 "warning: bound to {} — the mock accepts any credential and {admin}; keep it off untrusted networks",
                 local.ip()
+            );
+            say!(
+                "the admin API answers loopback names, IP addresses and single-label host names (a service name); \
+                 give any other name with --admin-host"
             );
         }
         vendor_mock::run(listener, mock, shutdown_signal()).await?;

@@ -128,7 +128,11 @@ fn mask_pairs(text: &str, secrets: &Secrets, masked: impl Fn(&str) -> String) ->
             let Some((key, value)) = pair.split_once('=') else { return pair.to_owned() };
             let decoded = decode(key);
             let name = decoded.trim_end_matches(']').rsplit('[').next().unwrap_or_default();
-            if secrets.is_secret(name) && !value.is_empty() { format!("{key}={}", masked(value)) } else { pair.to_owned() }
+            if secrets.is_secret(name) && !value.is_empty() {
+                format!("{key}={}", masked(value))
+            } else {
+                pair.to_owned()
+            }
         })
         .collect();
     pairs.join("&")
@@ -293,7 +297,10 @@ mod tests {
         assert_eq!(body(r#"{"password": tru"#, ""), r#"{"password": "****""#);
         assert_eq!(body(r#"[{"password": {"nested": "x"}, "a": 1"#, ""), r#"[{"password": "****", "a": 1"#);
         assert_eq!(body(r#"{"password":"unterminated"#, ""), r#"{"password":"****""#);
-        assert_eq!(body(r#"{"x":"\"password\": 5", "password": 6,"#, ""), r#"{"x":"\"password\": 5", "password": "****","#);
+        assert_eq!(
+            body(r#"{"x":"\"password\": 5", "password": 6,"#, ""),
+            r#"{"x":"\"password\": 5", "password": "****","#
+        );
     }
 
     #[test]

@@ -208,8 +208,7 @@ pub(crate) enum Created {
 
 impl Store {
     pub(crate) fn new(vendors: &[Arc<Vendor>], determinism: Determinism, limits: Limits) -> Self {
-        let store =
-            Self { vendors: RwLock::new(HashMap::new()), determinism, limits, numbering: AtomicU64::new(1) };
+        let store = Self { vendors: RwLock::new(HashMap::new()), determinism, limits, numbering: AtomicU64::new(1) };
         store.ensure(vendors);
         store
     }
@@ -379,7 +378,11 @@ impl Store {
     /// and parsed after it is released.
     pub(crate) fn records(&self, vendor: &str) -> BTreeMap<String, Vec<Value>> {
         let copied: Vec<(String, Vec<Box<[u8]>>)> = self.with_existing(vendor, |state| {
-            state.records.iter().map(|(name, records)| (name.clone(), records.iter().map(|s| s.record.clone()).collect())).collect()
+            state
+                .records
+                .iter()
+                .map(|(name, records)| (name.clone(), records.iter().map(|s| s.record.clone()).collect()))
+                .collect()
         });
         copied.into_iter().map(|(name, texts)| (name, texts.iter().map(|t| parse_stored(t)).collect())).collect()
     }

@@ -331,18 +331,25 @@ fn the_journal_is_bounded_in_bytes_and_keeps_large_bodies_cut_with_a_marker_and_
     let rss_before = server.kib("VmRSS");
     let body = vec![b'x'; BODY_LIMIT];
     for _ in 0..60 {
-        let refused =
-            server.send(&server.request("POST", "/api/v1/client/save?api_key=k", &[("Content-Type", "text/plain")], &body));
+        let refused = server.send(&server.request(
+            "POST",
+            "/api/v1/client/save?api_key=k",
+            &[("Content-Type", "text/plain")],
+            &body,
+        ));
         assert_eq!(refused.status, 400, "{}", refused.text());
     }
     let journal = server.journal("");
-    let kept: usize = journal.iter().map(|e| e["body"].as_str().map_or(0, str::len) + e["response"].to_string().len()).sum();
+    let kept: usize =
+        journal.iter().map(|e| e["body"].as_str().map_or(0, str::len) + e["response"].to_string().len()).sum();
     assert!(kept <= BUDGET, "{kept} bytes of body and answer kept for a budget of {BUDGET}");
     assert!((8..60).contains(&journal.len()), "{} entries kept", journal.len());
     assert_eq!(journal.last().map(|e| e["seq"].clone()), Some(json!(60)), "the newest are kept");
     for entry in &journal {
         assert_eq!(entry["body_bytes"], BODY_LIMIT);
-        assert!(entry["body"].as_str().is_some_and(|b| b.ends_with(&format!("…[cut: {KEPT} of {BODY_LIMIT} bytes kept]"))));
+        assert!(
+            entry["body"].as_str().is_some_and(|b| b.ends_with(&format!("…[cut: {KEPT} of {BODY_LIMIT} bytes kept]")))
+        );
         assert_eq!(entry["truncated"], json!(["body"]));
     }
     // 60 MiB of bodies went in; the journal keeps its 2 MiB.
@@ -406,7 +413,8 @@ fn past_max_records_a_create_gets_the_vendors_server_error_naming_the_limit_and_
         .map(|n| json!({"firstName": "A", "lastName": "B", "email": format!("b{n}@example.com"), "isConvertedClient": false}))
         .collect();
     let headers = [("x-api-key", "k"), ("companyId", company.as_str()), ("Content-Type", "application/json")];
-    let bulk = server.send(&server.request("POST", "/members/bulk-client", &headers, json!(entries).to_string().as_bytes()));
+    let bulk =
+        server.send(&server.request("POST", "/members/bulk-client", &headers, json!(entries).to_string().as_bytes()));
     assert_eq!(bulk.status, 500, "{}", bulk.text());
     assert_eq!(server.admin("GET", "/state/agencyhandy", None).json()["counts"], json!({}));
     // A reset makes room again.
@@ -587,7 +595,9 @@ fn a_foreign_host_is_refused_so_a_rebound_name_cannot_read_the_journal() {
         assert_eq!(refused.status, 403, "{host}");
         assert!(!refused.text().contains("secret@example.com"), "{host}: {}", refused.text());
     }
-    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}"), "mock.ci.internal".into()] {
+    for host in
+        [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}"), "mock.ci.internal".into()]
+    {
         assert_eq!(with_host(&host).status, 200, "{host}");
     }
 }
@@ -753,7 +763,11 @@ fn secret_field_names_come_from_the_spec_not_a_fixed_list() {
         if path.file_name().and_then(|n| n.to_str()) == Some("smartlead.yaml") {
             let at = "        password:\n";
             assert!(text.contains(at), "smartlead.yaml has a password property");
-            text = text.replacen(at, &format!("        recovery_phrase:\n          type: string\n          writeOnly: true\n{at}"), 1);
+            text = text.replacen(
+                at,
+                &format!("        recovery_phrase:\n          type: string\n          writeOnly: true\n{at}"),
+                1,
+            );
         }
         std::fs::write(dir.path().join(path.file_name().expect("a name")), text).expect("write a spec");
     }
@@ -766,7 +780,12 @@ fn secret_field_names_come_from_the_spec_not_a_fixed_list() {
     assert_eq!(logged["token"], "not-a-secret-here", "a name no spec marks is shown as sent");
     // (`token` is not in SmartLead's schema: that create was refused; this one is stored.)
     let body = r#"{"email":"b@b.co","name":"n","recovery_phrase":"correct horse"}"#;
-    let stored = server.send(&server.request("POST", "/api/v1/client/save?api_key=k", &[("Content-Type", "application/json")], body.as_bytes()));
+    let stored = server.send(&server.request(
+        "POST",
+        "/api/v1/client/save?api_key=k",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    ));
     assert_eq!(stored.status, 200, "{}", stored.text());
     let created = server.admin("GET", "/state/smartlead", None).json();
     assert_eq!(created["records"]["clients"][0]["recovery_phrase"], "****", "state listings too");

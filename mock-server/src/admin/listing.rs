@@ -125,7 +125,11 @@ impl StatePage {
 
 /// One page of some vendors' records: by vendor and collection, with every collection's
 /// count, and the `after` of the next page (`null` when this is the last).
-pub(crate) fn state(mock: &Mock, vendors: &[String], page: StatePage) -> (Map<String, Value>, Map<String, Value>, Value) {
+pub(crate) fn state(
+    mock: &Mock,
+    vendors: &[String],
+    page: StatePage,
+) -> (Map<String, Value>, Map<String, Value>, Value) {
     let mut taken = Vec::new();
     let mut counts = Map::new();
     for vendor in vendors {
