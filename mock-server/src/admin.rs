@@ -118,24 +118,24 @@ async fn answer(mock: &Arc<Mock>, parts: &http::request::Parts, body: Body) -> R
         }
         (["state"], &Method::GET) => all_state(mock, query),
         (["state", vendor], &Method::GET) => vendor_state(mock, vendor, query),
-        (["state", vendor], &Method::POST) => match read_json(body, &mock).await {
-            Ok(value) => seed_state(&mock, vendor, value),
+        (["state", vendor], &Method::POST) => match read_json(body, mock).await {
+            Ok(value) => seed_state(mock, vendor, value),
             Err(response) => Err(response),
         },
-        (["reset"], &Method::POST) => match read_json(body, &mock).await {
-            Ok(value) => reset(&mock, value),
+        (["reset"], &Method::POST) => match read_json(body, mock).await {
+            Ok(value) => reset(mock, value),
             Err(response) => Err(response),
         },
         (["faults"], &Method::GET) => Ok(ok(json!({"faults": mock.faults()}))),
-        (["faults"], &Method::POST) => match read_json(body, &mock).await {
-            Ok(value) => add_fault(&mock, value),
+        (["faults"], &Method::POST) => match read_json(body, mock).await {
+            Ok(value) => add_fault(mock, value),
             Err(response) => Err(response),
         },
         (["faults"], &Method::DELETE) => {
             mock.clear_faults();
             Ok(no_content())
         }
-        (["faults", id], &Method::DELETE) => remove_fault(&mock, id),
+        (["faults", id], &Method::DELETE) => remove_fault(mock, id),
         (segments, _) => Ok(match allowed(segments) {
             Some(allow) => {
                 let message = format!("{method} is not allowed on {}; use {allow}", parts.uri.path());

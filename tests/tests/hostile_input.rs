@@ -268,6 +268,9 @@ fn unknown_fields() -> Vec<u8> {
 
 // ------------------------------------------------------------------------ validation amplification
 
+/// What is sent: a name for messages, the target, the headers and the body.
+type Case<'a, B> = (&'a str, &'a str, &'a [(&'a str, &'a str)], B);
+
 #[test]
 fn any_body_up_to_the_limit_costs_bounded_server_cpu_and_memory_and_keeps_at_most_10_violations() {
     let server = Server::start(&[]);
@@ -276,7 +279,7 @@ fn any_body_up_to_the_limit_costs_bounded_server_cpu_and_memory_and_keeps_at_mos
         &[("x-api-key", "hostile"), ("companyId", &company), ("Content-Type", "application/json")];
     let json: &[(&str, &str)] = &[("Content-Type", "application/json")];
     let bearer: &[(&str, &str)] = &[("Authorization", "Bearer hostile"), ("Content-Type", "application/json")];
-    let cases: Vec<(&str, &str, &[(&str, &str)], Vec<u8>)> = vec![
+    let cases: Vec<Case<Vec<u8>>> = vec![
         ("AgencyHandy: 340,000 empty objects", "/members/bulk-client", agencyhandy, array_of("{}", "", "")),
         (
             "SmartLead: permission [0, 0, …]",
@@ -722,7 +725,7 @@ fn secrets_are_masked_in_every_body_form_malformed_form_encoded_non_string_and_n
     let json = [("Content-Type", "application/json")];
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
     let bearer = [("Authorization", "Bearer tok_secret_1"), ("Content-Type", "application/json")];
-    let cases: Vec<(&str, &str, &[(&str, &str)], String)> = vec![
+    let cases: Vec<Case<String>> = vec![
         ("malformed JSON", "/api/v1/client/save?api_key=key_secret_1", &json, r#"{"email":"a@b.co","password":"hunter2-malformed","#.into()),
         ("form-encoded", "/api/v1/client/save?api_key=key_secret_1", &form, "email=a%40b.co&password=hunter2-form&name=n".into()),
         ("a number", "/api/v1/client/save?api_key=key_secret_1", &json, r#"{"email":"a@b.co","name":"n","password":98765432}"#.into()),

@@ -153,9 +153,8 @@ pub(crate) fn state(
             crate::mask::mask_json(&mut record, secrets);
         }
         if let Some(Value::Object(by_collection)) = records.get_mut(vendor.as_str()) {
-            match by_collection.entry(collection).or_insert_with(|| Value::Array(Vec::new())) {
-                Value::Array(list) => list.push(record),
-                _ => {}
+            if let Value::Array(list) = by_collection.entry(collection).or_insert_with(|| Value::Array(Vec::new())) {
+                list.push(record);
             }
         }
     }
