@@ -4,7 +4,7 @@
 //! | Route | Does |
 //! | --- | --- |
 //! | `GET /__admin/health` | `200 {"status":"ok","revisions":{vendor: revision}}` once the server answers |
-//! | `GET /__admin/requests` | the journal, newest last; filters `vendor`, `credential`, `status` (`429` or `4xx`), `outcome`, `since` (a `seq`: newer entries; or an RFC 3339 time: entries at or after it), `limit` (the newest N) |
+//! | `GET /__admin/requests` | the journal, newest last; filters `vendor`, `credential`, `status` (`429` or `4xx`), `outcome`, `since` (a `seq`: newer entries; or an RFC 3339 time: entries at or after it), `limit` (the newest N; with `since`, the first N after it) |
 //! | `DELETE /__admin/requests` | empties the journal |
 //! | `GET /__admin/state`, `GET /__admin/state/{vendor}` | the records that exist |
 //! | `POST /__admin/state/{vendor}` | seeds records ([`SeedBatch`](seed::SeedBatch)) |

@@ -74,7 +74,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             journal_size: 10_000,
             journal_bytes: 64 * 1024 * 1024,
-            max_records: 100_000,
+            max_records: 1_000_000,
             state_bytes: 256 * 1024 * 1024,
             journal_secrets: false,
             rate_limits: false,
@@ -450,16 +450,23 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
             (Answer::from_template(&op.success, &context([("record", record)])), outcome)
         }
         Created::Bulk(records, clashes) => {
+            // Each failure through its compiled template (issue 13: a 1 MB bulk can hold 12,000
+            // duplicates; rendering each through a `Value` template re-read every placeholder).
+            let mut text = Vec::new();
             let failed: Vec<Value> = clashes
                 .iter()
                 .map(|c| {
                     let t = vendor.errors.get(&c.error).expect("spec loading checks unique error templates");
-                    crate::template::render(&t.body, &context([("error", clash_context(c))]))
+                    text.clear();
+                    t.compiled().render_into(&context([("error", clash_context(c))]), &mut text);
+                    serde_json::from_slice(&text).unwrap_or(Value::Null)
                 })
                 .collect();
+            // The journal keeps the first failures only: no need to build the others.
+            let kept = clashes.iter().take(crate::journal::KEPT_FAILURES + 1);
             let outcome = Outcome::Bulk {
                 created: records.len(),
-                failed: clashes.iter().map(|c| json!({"index": c.index, "field": c.field, "value": c.value})).collect(),
+                failed: kept.map(|c| json!({"index": c.index, "field": c.field, "value": c.value})).collect(),
             };
             (
                 Answer::from_template(

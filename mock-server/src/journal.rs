@@ -143,7 +143,7 @@ pub const KEPT_BODY: usize = 64 * 1024;
 /// How much of the path, of the query and of each header value one entry keeps.
 pub const KEPT_TEXT: usize = 8 * 1024;
 /// How many bulk failures an entry's outcome keeps.
-const KEPT_FAILURES: usize = 100;
+pub(crate) const KEPT_FAILURES: usize = 100;
 
 /// Flags of what [`Texts`] cut, stored as the texts' last byte.
 const CUT_BODY: u8 = 1;
@@ -563,21 +563,26 @@ impl Journal {
     }
 
     /// Where a listing of `filter` starts and ends: entries after the first `seq` and up to
-    /// the second (the newest now: entries recorded while the listing is sent are not in it).
-    /// With `limit`, the start is found by counting matches back from the newest.
-    pub(crate) fn window(&self, filter: &Filter) -> (u64, u64) {
+    /// the second (the newest now: entries recorded while the listing is sent are not in it),
+    /// and at most how many, when that is not told by the start. With `since`, `limit` takes
+    /// the first matches after it (a page: the last `seq` listed is the next page's `since`);
+    /// without, the newest (the start is found by counting matches back from the newest).
+    pub(crate) fn window(&self, filter: &Filter) -> (u64, u64, Option<usize>) {
         let ring = self.lock();
         let upto = ring.slots.back().map_or(0, |s| s.seq);
         let after = match filter.since {
             Some(Since::Seq(seq)) => seq,
             _ => 0,
         };
-        let Some(limit) = filter.limit else { return (after, upto) };
-        if limit == 0 {
-            return (upto, upto);
+        match filter.limit {
+            None => (after, upto, None),
+            Some(limit) if filter.since.is_some() => (after, upto, Some(limit)),
+            Some(0) => (upto, upto, None),
+            Some(limit) => {
+                let nth = ring.slots.iter().rev().filter(|s| filter.matches(s)).nth(limit - 1);
+                (nth.map_or(after, |s| s.seq - 1).max(after), upto, None)
+            }
         }
-        let nth = ring.slots.iter().rev().filter(|s| filter.matches(s)).nth(limit - 1);
-        (nth.map_or(after, |s| s.seq - 1).max(after), upto)
     }
 
     /// The next entries matching `filter` with `after < seq <= upto`, oldest first: at most
@@ -665,16 +670,19 @@ mod tests {
 
     /// Every entry of a window, read in batches of `size` as the admin API does.
     fn listed(journal: &Journal, filter: &Filter, size: usize) -> Vec<u64> {
-        let (mut after, upto) = journal.window(filter);
+        let (mut after, upto, most) = journal.window(filter);
+        let mut left = most.unwrap_or(usize::MAX);
         let mut seqs = Vec::new();
-        loop {
-            let (entries, next) = journal.batch(filter, after, upto, size, usize::MAX);
+        while left > 0 {
+            let (entries, next) = journal.batch(filter, after, upto, size.min(left), usize::MAX);
+            left -= entries.len();
             seqs.extend(entries.iter().map(|e| e.seq));
             match next {
                 Some(next) => after = next,
-                None => return seqs,
+                None => break,
             }
         }
+        seqs
     }
 
     #[test]
@@ -782,5 +790,7 @@ mod tests {
         assert!(listed(&journal, &none, 2).is_empty());
         let since = Filter { since: Some(Since::Seq(27)), limit: Some(10), ..Filter::default() };
         assert_eq!(listed(&journal, &since, 2), [28, 29, 30]);
+        let page = Filter { since: Some(Since::Seq(10)), limit: Some(4), ..Filter::default() };
+        assert_eq!(listed(&journal, &page, 3), [11, 12, 13, 14], "with since, limit is a page after it");
     }
 }

@@ -109,7 +109,7 @@ struct ServeArgs {
     journal_bytes: u64,
     /// Records one vendor's state may hold; past it a create gets the vendor's server error,
     /// naming the limit (nothing stored is lost).
-    #[arg(long, env = "VENDOR_MOCK_MAX_RECORDS", default_value_t = 100_000)]
+    #[arg(long, env = "VENDOR_MOCK_MAX_RECORDS", default_value_t = 1_000_000)]
     max_records: usize,
     /// Bytes of records one vendor's state may hold; past it a create gets the vendor's server
     /// error, naming the limit.

@@ -26,8 +26,10 @@ pub(crate) const STATE_PAGE_MAX: usize = 1000;
 
 /// `GET /__admin/requests`: `{"requests": [entries…]}`, written as the client reads it.
 pub(crate) fn requests(mock: &Arc<Mock>, filter: Filter) -> Response {
-    let (after, upto) = mock.journal.window(&filter);
-    let listing = Listing { mock: Arc::clone(mock), secrets: mock.secrets(), filter, after, upto, stage: Stage::Open };
+    let (after, upto, most) = mock.journal.window(&filter);
+    let left = most.unwrap_or(usize::MAX);
+    let listing =
+        Listing { mock: Arc::clone(mock), secrets: mock.secrets(), filter, after, upto, left, stage: Stage::Open };
     let stream = futures_util::stream::unfold(listing, |mut listing| async move {
         let chunk = listing.next_chunk()?;
         Some((Ok::<_, Infallible>(chunk), listing))
@@ -43,6 +45,8 @@ struct Listing {
     filter: Filter,
     after: u64,
     upto: u64,
+    /// Entries still to list (a `limit` page after `since`).
+    left: usize,
     stage: Stage,
 }
 
@@ -68,8 +72,12 @@ impl Listing {
         let mut first = first;
         // Batches without a match yield nothing to write: keep going until one has.
         while out.is_empty() {
-            let (entries, next) =
-                self.mock.journal.batch(&self.filter, self.after, self.upto, BATCH_ENTRIES, BATCH_BYTES);
+            let most = BATCH_ENTRIES.min(self.left);
+            let (entries, next) = match most {
+                0 => (Vec::new(), None),
+                most => self.mock.journal.batch(&self.filter, self.after, self.upto, most, BATCH_BYTES),
+            };
+            self.left -= entries.len();
             for mut entry in entries {
                 if let Some(secrets) = &self.secrets {
                     crate::mask::mask_entry(&mut entry, secrets);
