@@ -5,6 +5,7 @@
 
 const POLL_MS = 1000;
 const SHOWN = 200; // newest journal entries shown
+const STATE_PAGE = 20; // records shown: the first page of GET /__admin/state, with every count
 const TOKEN_KEY = "vendor-mock-admin-token";
 
 const $ = (id) => document.getElementById(id);
@@ -93,6 +94,7 @@ function summary(outcome) {
     case "fault": return "fault: " + (o.effect || {}).type;
     case "forced": return "forced: " + o.template;
     case "rate_limited": return "rate limited: " + o.limit + " per " + o.window_seconds + " s";
+    case "state_full": return "state full: " + o.reason;
     default: return o.kind || "?";
   }
 }
@@ -106,7 +108,7 @@ function reasons(entry) {
     case "listed": return ["Listed " + o.count + " item(s)."];
     case "duplicate": return [o.field + " `" + o.value + "` already exists (uniqueness rule " + o.rule + ")."];
     case "invalid": return (o.violations || []).map((v) => v.message + " (" + v.field + ")");
-    case "unauthorized": case "forbidden": case "malformed": return [o.reason];
+    case "unauthorized": case "forbidden": case "malformed": case "state_full": return [o.reason];
     case "too_large": return ["The body is larger than " + o.limit + " bytes."];
     case "timeout": return ["The body did not arrive in time."];
     case "unrouted": return ["No route has this path. Nearest: " + o.nearest];
@@ -171,10 +173,12 @@ function select(seq) {
   const why = $("detail-why");
   clear(why);
   for (const reason of reasons(entry)) why.appendChild(el("li", reason));
+  if (entry.connection_closed) why.appendChild(el("li", "The connection was closed after this answer: " + entry.connection_closed));
   $("detail-case").textContent = {
     raw: "(names in the case they were sent)",
     lowercase: "(HTTP/2: lowercase by protocol)",
     unavailable: "(original case unknown)",
+    unrecorded: "(not recorded: the connection was closed after this answer)",
   }[entry.header_case] || "";
   const headers = $("detail-headers").querySelector("tbody");
   clear(headers);
@@ -185,6 +189,9 @@ function select(seq) {
     headers.appendChild(row);
   }
   $("detail-body").textContent = entry.body ? pretty(entry.body) : "(empty)";
+  if (entry.truncated && entry.truncated.length) {
+    $("detail-body").textContent += "\n\n(cut by the journal: " + entry.truncated.join(", ") + "; the body had " + entry.body_bytes + " bytes)";
+  }
   $("detail-status").textContent = entry.status === 0 ? "(connection broken, nothing sent)" : entry.status;
   $("detail-response").textContent = pretty(entry.response);
   $("detail-outcome").textContent = pretty(entry.outcome);
@@ -205,7 +212,7 @@ function fillVendorSelect(select, vendors) {
   select.value = chosen;
 }
 
-function renderState(vendors) {
+function renderState(vendors, counts) {
   const names = Object.keys(vendors);
   if (names.join() !== state.vendors.join()) {
     state.vendors = names;
@@ -217,7 +224,8 @@ function renderState(vendors) {
   clear(root);
   for (const name of names) {
     const collections = vendors[name] || {};
-    const total = Object.values(collections).reduce((n, list) => n + list.length, 0);
+    const counted = (counts && counts[name]) || {};
+    const total = Object.values(counted).reduce((n, count) => n + count, 0);
     const box = el("div", undefined, "vendor-state");
     box.dataset.vendor = name;
     box.appendChild(el("strong", name));
@@ -227,11 +235,13 @@ function renderState(vendors) {
     resetVendor.addEventListener("click", () => act(() => api("POST", "/reset", { vendor: name })));
     box.appendChild(document.createTextNode(" "));
     box.appendChild(resetVendor);
-    for (const [collection, records] of Object.entries(collections)) {
+    for (const [collection, count] of Object.entries(counted)) {
+      const records = collections[collection] || [];
       const details = el("details");
       details.dataset.key = name + "/" + collection;
       details.open = openCollections.has(details.dataset.key);
-      details.appendChild(el("summary", collection + " (" + records.length + ")"));
+      const shown = records.length < count ? ", first " + records.length + " shown" : "";
+      details.appendChild(el("summary", collection + " (" + count + shown + ")"));
       details.appendChild(el("pre", JSON.stringify(records, null, 2)));
       box.appendChild(details);
     }
@@ -293,9 +303,9 @@ function faultFromForm() {
 // ----- loop --------------------------------------------------------------------------------
 
 async function refresh() {
-  const [journal, snapshot, faults] = await Promise.all([api("GET", journalQuery()), api("GET", "/state"), api("GET", "/faults")]);
+  const [journal, snapshot, faults] = await Promise.all([api("GET", journalQuery()), api("GET", "/state?limit=" + STATE_PAGE), api("GET", "/faults")]);
   renderJournal(journal.requests);
-  renderState(snapshot.vendors);
+  renderState(snapshot.vendors, snapshot.counts);
   renderFaults(faults.faults);
   $("status").textContent = "live · updated " + new Date().toLocaleTimeString([], { hour12: false });
 }

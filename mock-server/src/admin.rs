@@ -4,7 +4,7 @@
 //! | Route | Does |
 //! | --- | --- |
 //! | `GET /__admin/health` | `200 {"status":"ok","revisions":{vendor: revision}}` once the server answers |
-//! | `GET /__admin/requests` | the journal, newest last; filters `vendor`, `credential`, `status` (`429` or `4xx`), `outcome`, `since` (a `seq`: newer entries; or an RFC 3339 time: entries at or after it), `limit` (the newest N) |
+//! | `GET /__admin/requests` | the journal, newest last; filters `vendor`, `credential`, `status` (`429` or `4xx`), `outcome`, `since` (a `seq`: newer entries; or an RFC 3339 time: entries at or after it), `limit` (the newest N; with `since`, the first N after it) |
 //! | `DELETE /__admin/requests` | empties the journal |
 //! | `GET /__admin/state`, `GET /__admin/state/{vendor}` | the records that exist |
 //! | `POST /__admin/state/{vendor}` | seeds records ([`SeedBatch`](seed::SeedBatch)) |
@@ -16,8 +16,12 @@
 //! (see [`crate::engine::raw_header_names`]) so that a vendor request after it on the same
 //! keep-alive connection gets its own header names. Answers are JSON (`{"error": …}` on failure)
 //! with `Cache-Control: no-store`. With `--admin-token T`, every route but the dashboard's static
-//! files needs `Authorization: Bearer T`.
+//! files needs `Authorization: Bearer T`. Every route answers only its own user ([`guard`]:
+//! `Host`, `Origin`, media type), reads a body within the body time-out, and lists the journal
+//! and state in bounded pieces ([`listing`]).
 
+pub(crate) mod guard;
+pub(crate) mod listing;
 pub(crate) mod seed;
 pub(crate) mod watch;
 
@@ -33,7 +37,7 @@ use serde_json::{Value, json};
 
 use crate::engine::Mock;
 use crate::fault::{Effect, Fault};
-use crate::journal::{Filter, Since, StatusFilter, credential_hash, mask_json};
+use crate::journal::{Filter, Since, StatusFilter, credential_hash};
 use crate::spec::ADMIN_PREFIX;
 use seed::{SeedBatch, SeedError};
 
@@ -50,6 +54,23 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let (parts, body) = request.into_parts();
     // Keep the connection's raw-head queue in step, whatever is answered below.
     let _ = crate::engine::raw_header_names(&parts);
+    let mut response = answer(&mock, &parts, body).await;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // As on vendor routes (issue 13): a connection whose raw heads are no longer recorded is
+    // closed after this answer, so that no later vendor request on it goes unchecked.
+    if parts.version < http::Version::HTTP_2 && crate::rawhead::gave_up(&parts).is_some() {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// The answer to an admin request.
+async fn answer(mock: &Arc<Mock>, parts: &http::request::Parts, body: Body) -> Response {
+    if let Err((status, message)) = guard::check_origin(parts, &mock.config.admin_hosts) {
+        return error(status, &message);
+    }
     let rest = parts.uri.path().strip_prefix(ADMIN_PREFIX).unwrap_or_default();
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let method = parts.method.clone();
@@ -72,6 +93,9 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vendor-mock admin\""));
         return response;
     }
+    if let Err((status, message)) = guard::check_media_type(parts) {
+        return error(status, &message);
+    }
 
     let query = parts.uri.query().unwrap_or_default();
     let result = match (segments.as_slice(), &method) {
@@ -87,31 +111,31 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
                 .collect();
             Ok(ok(json!({"status": "ok", "revisions": revisions})))
         }
-        (["requests"], &Method::GET) => list_requests(&mock, query),
+        (["requests"], &Method::GET) => list_requests(mock, query),
         (["requests"], &Method::DELETE) => {
             mock.clear_journal();
             Ok(no_content())
         }
-        (["state"], &Method::GET) => Ok(all_state(&mock)),
-        (["state", vendor], &Method::GET) => vendor_state(&mock, vendor),
-        (["state", vendor], &Method::POST) => match read_json(body, &mock).await {
-            Ok(value) => seed_state(&mock, vendor, value),
+        (["state"], &Method::GET) => all_state(mock, query),
+        (["state", vendor], &Method::GET) => vendor_state(mock, vendor, query),
+        (["state", vendor], &Method::POST) => match read_json(body, mock).await {
+            Ok(value) => seed_state(mock, vendor, value),
             Err(response) => Err(response),
         },
-        (["reset"], &Method::POST) => match read_json(body, &mock).await {
-            Ok(value) => reset(&mock, value),
+        (["reset"], &Method::POST) => match read_json(body, mock).await {
+            Ok(value) => reset(mock, value),
             Err(response) => Err(response),
         },
         (["faults"], &Method::GET) => Ok(ok(json!({"faults": mock.faults()}))),
-        (["faults"], &Method::POST) => match read_json(body, &mock).await {
-            Ok(value) => add_fault(&mock, value),
+        (["faults"], &Method::POST) => match read_json(body, mock).await {
+            Ok(value) => add_fault(mock, value),
             Err(response) => Err(response),
         },
         (["faults"], &Method::DELETE) => {
             mock.clear_faults();
             Ok(no_content())
         }
-        (["faults", id], &Method::DELETE) => remove_fault(&mock, id),
+        (["faults", id], &Method::DELETE) => remove_fault(mock, id),
         (segments, _) => Ok(match allowed(segments) {
             Some(allow) => {
                 let message = format!("{method} is not allowed on {}; use {allow}", parts.uri.path());
@@ -199,10 +223,19 @@ fn bearer_matches(headers: &http::HeaderMap, token: &str) -> bool {
     scheme.eq_ignore_ascii_case("bearer") && given.len() == token.len() && differ == 0
 }
 
-/// The request body as JSON (`null` when empty), within the mock's body limit.
+/// The request body as JSON (`null` when empty), within the mock's body limit and, as on
+/// vendor routes, its body time-out.
 async fn read_json(body: Body, mock: &Mock) -> Result<Value, Failure> {
     let limit = mock.config.body_limit;
-    let bytes = match Limited::new(body, limit).collect().await {
+    let timeout = mock.config.body_timeout;
+    let collected = match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(collected) => collected,
+        Err(_) => {
+            let message = format!("the body did not arrive within {} ms", timeout.as_millis());
+            return Err(fail(StatusCode::REQUEST_TIMEOUT, message));
+        }
+    };
+    let bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(fail(StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {limit} bytes")));
@@ -223,10 +256,10 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Failure> {
     })
 }
 
-/// `GET /__admin/requests` with its filters.
-fn list_requests(mock: &Mock, query: &str) -> Handled {
+/// `GET /__admin/requests` with its filters, streamed ([`listing::requests`]).
+fn list_requests(mock: &Arc<Mock>, query: &str) -> Handled {
     let filter = parse_filter(query).map_err(|m| fail(StatusCode::BAD_REQUEST, m))?;
-    Ok(ok(json!({ "requests": mock.journal_query(&filter) })))
+    Ok(listing::requests(mock, filter))
 }
 
 /// The journal filter of a query string; unknown parameters are refused (a typo would
@@ -275,28 +308,29 @@ fn parse_since(value: &str) -> Result<Since, String> {
 
 /// Records as the admin API shows them: secrets masked unless `--journal-secrets`.
 fn shown(mock: &Mock, mut records: Value) -> Value {
-    if !mock.config.journal_secrets {
-        mask_json(&mut records);
+    if let Some(secrets) = mock.secrets() {
+        crate::mask::mask_json(&mut records, &secrets);
     }
     records
 }
 
-fn all_state(mock: &Mock) -> Response {
-    let vendors: serde_json::Map<String, Value> = mock
-        .specs()
-        .vendor_names()
-        .into_iter()
-        .map(|name| {
-            let records = mock.records(&name).unwrap_or(Value::Null);
-            (name, shown(mock, records))
-        })
-        .collect();
-    ok(json!({ "vendors": vendors }))
+/// `GET /__admin/state`: one page of every vendor's records (`limit`, `after`), with counts.
+fn all_state(mock: &Mock, query: &str) -> Handled {
+    let page = listing::StatePage::parse(query).map_err(|m| fail(StatusCode::BAD_REQUEST, m))?;
+    let (vendors, counts, next) = listing::state(mock, &mock.specs().vendor_names(), page);
+    Ok(ok(json!({ "vendors": vendors, "counts": counts, "next": next })))
 }
 
-fn vendor_state(mock: &Mock, vendor: &str) -> Handled {
-    let records = mock.records(vendor).ok_or_else(|| unknown_vendor(mock, vendor))?;
-    Ok(ok(json!({ "vendor": vendor, "records": shown(mock, records) })))
+/// `GET /__admin/state/{vendor}`: one page of its records (`limit`, `after`), with counts.
+fn vendor_state(mock: &Mock, vendor: &str, query: &str) -> Handled {
+    if mock.specs().vendor(vendor).is_none() {
+        return Err(unknown_vendor(mock, vendor));
+    }
+    let page = listing::StatePage::parse(query).map_err(|m| fail(StatusCode::BAD_REQUEST, m))?;
+    let (mut vendors, mut counts, next) = listing::state(mock, &[vendor.to_owned()], page);
+    let records = vendors.remove(vendor).unwrap_or_default();
+    let counts = counts.remove(vendor).unwrap_or_default();
+    Ok(ok(json!({ "vendor": vendor, "records": records, "counts": counts, "next": next })))
 }
 
 fn unknown_vendor(mock: &Mock, vendor: &str) -> Failure {

@@ -54,13 +54,23 @@ impl CredentialList {
 }
 
 /// The credential values a request carries, one per credential part of the vendor, read once
-/// (in any header case) for fault matching, the journal and [`authenticate`].
+/// (in any header case) for fault matching, the journal and [`authenticate`]; with, for each
+/// header part, how many copies of the header the request has (in any case).
 #[derive(Debug, Default)]
-pub(crate) struct Carried(Vec<Option<String>>);
+pub(crate) struct Carried(Vec<Option<String>>, Vec<usize>);
 
 impl Carried {
     pub(crate) fn read(vendor: &Vendor, parts: &Parts) -> Self {
-        Self(vendor.auth.credentials.iter().map(|part| read(part, parts)).collect())
+        let copies = vendor
+            .auth
+            .credentials
+            .iter()
+            .map(|part| match part.location {
+                CredentialLocation::Query => 0,
+                _ => parts.headers.get_all(part.key.as_str()).iter().count(),
+            })
+            .collect();
+        Self(vendor.auth.credentials.iter().map(|part| read(part, parts)).collect(), copies)
     }
 
     /// The values present and not empty.
@@ -69,19 +79,32 @@ impl Carried {
     }
 }
 
+/// What is known of a request's header names as they were sent (HTTP/1.x).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SentNames<'a> {
+    /// Recorded from the wire.
+    Raw(&'a [String]),
+    /// Not knowable: HTTP/2 (lowercase by protocol), or a request served in-process.
+    Unknown,
+    /// The connection's raw-head recorder gave up (issue 13): a case-exact header cannot be
+    /// checked, so it fails closed.
+    GaveUp(&'a str),
+}
+
 /// The request's credentials for an operation, or why they are refused.
 pub(crate) fn authenticate(
     vendor: &Vendor,
     op: &Operation,
     carried: &Carried,
-    raw_names: Option<&[String]>,
+    sent: SentNames<'_>,
     case: HeaderCase,
     allow: Option<&CredentialList>,
 ) -> Result<Credentials, Rejection> {
     let mut creds = Credentials::new();
     for &i in &op.auth {
         let part = &vendor.auth.credentials[i];
-        let value = checked(part, carried.0.get(i).cloned().flatten(), raw_names, case)?;
+        let copies = carried.1.get(i).copied().unwrap_or(0);
+        let value = checked(part, carried.0.get(i).cloned().flatten(), copies, sent, case)?;
         let rejected = !part.tenant && vendor.auth.reject_prefixes.iter().any(|p| value.starts_with(p.as_str()));
         if rejected {
             return Err(Rejection::Unauthorized(format!(
@@ -158,26 +181,38 @@ fn read(part: &CredentialPart, parts: &Parts) -> Option<String> {
 }
 
 /// A value read by [`read`], checked: present, not empty, and under a header name spelled
-/// exactly as the spec says where the case matters.
+/// exactly as the spec says where the case matters. A case-exact header fails closed (issue
+/// 13): sent twice in any case (which copy would the vendor read?), or on a connection whose
+/// header names could not be recorded, it is the vendor's authentication error.
 fn checked(
     part: &CredentialPart,
     value: Option<String>,
-    raw_names: Option<&[String]>,
+    copies: usize,
+    sent: SentNames<'_>,
     case: HeaderCase,
 ) -> Result<String, Rejection> {
     let missing =
         || Rejection::Unauthorized(format!("{} missing ({} `{}`)", part.name, location_word(part.location), part.key));
-    let must_check = part.location == CredentialLocation::Header
-        && part.case_sensitive
-        && case == HeaderCase::Strict
-        && value.is_some();
-    if let (true, Some(raw)) = (must_check, raw_names)
-        && !raw.iter().any(|n| n == &part.key)
-    {
-        let sent = raw.iter().find(|n| n.eq_ignore_ascii_case(&part.key)).cloned().unwrap_or_default();
-        return Err(Rejection::Unauthorized(format!("header `{sent}` must be spelled `{}` (case-exact)", part.key)));
+    let case_exact = part.location == CredentialLocation::Header && part.case_sensitive;
+    if case_exact && copies > 1 {
+        return Err(Rejection::Unauthorized(format!(
+            "header `{}` sent {copies} times (in any case); it must be sent once, spelled `{}`",
+            part.key, part.key
+        )));
     }
-    value.filter(|v| !v.is_empty()).ok_or_else(missing)
+    let must_check = case_exact && case == HeaderCase::Strict && value.is_some();
+    match (must_check, sent) {
+        (true, SentNames::Raw(raw)) if !raw.iter().any(|n| n == &part.key) => {
+            let sent = raw.iter().find(|n| n.eq_ignore_ascii_case(&part.key)).cloned().unwrap_or_default();
+            Err(Rejection::Unauthorized(format!("header `{sent}` must be spelled `{}` (case-exact)", part.key)))
+        }
+        (true, SentNames::GaveUp(reason)) => Err(Rejection::Unauthorized(format!(
+            "the case of header `{}` cannot be checked on this connection ({reason}); refused, and the \
+             connection is closed",
+            part.key
+        ))),
+        _ => value.filter(|v| !v.is_empty()).ok_or_else(missing),
+    }
 }
 
 fn location_word(l: CredentialLocation) -> &'static str {

@@ -50,6 +50,9 @@ pub enum StartError {
     Seed(#[from] SeedError),
     #[error("watch needs specs_dir: embedded specs never change")]
     WatchWithoutDir,
+    /// An empty admin token would leave the admin API open (issue 13).
+    #[error("the admin token is empty; leave it out for an admin API without a token")]
+    EmptyAdminToken,
 }
 
 impl MockServer {
@@ -168,6 +171,18 @@ impl MockServerBuilder {
         self
     }
 
+    /// How many bytes the journal keeps (`--journal-bytes`).
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.config.journal_bytes = bytes;
+        self
+    }
+
+    /// How many records one vendor's state holds (`--max-records`).
+    pub fn max_records(mut self, records: usize) -> Self {
+        self.config.max_records = records;
+        self
+    }
+
     /// Keep secrets readable in the journal (`--journal-secrets`).
     pub fn journal_secrets(mut self, on: bool) -> Self {
         self.config.journal_secrets = on;
@@ -215,6 +230,9 @@ impl MockServerBuilder {
     pub async fn try_start(self) -> Result<MockServer, StartError> {
         if self.watch && self.specs_dir.is_none() {
             return Err(StartError::WatchWithoutDir);
+        }
+        if self.config.admin_token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(StartError::EmptyAdminToken);
         }
         // Taken before loading, so that an edit made while the server starts is not missed.
         let seen = match (self.watch, &self.specs_dir) {

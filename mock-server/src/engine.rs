@@ -19,7 +19,7 @@ use crate::fault::{ConnControl, Effect, Fault, Faults, RateLimiter, Verdict};
 use crate::journal::{Entry, Journal, Outcome, Recorded, Texts, Violation};
 use crate::rawhead::RawHeads;
 use crate::spec::{Action, Operation, Specs, Template, Vendor};
-use crate::state::{Clash, Created, Determinism, IdSource, Store, Updated};
+use crate::state::{Clash, Created, Determinism, Full, IdSource, Refused, Store, Updated};
 
 /// Settings of one mock server.
 #[derive(Debug, Clone)]
@@ -40,6 +40,14 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How many requests the journal keeps (the oldest go first).
     pub journal_size: usize,
+    /// How many bytes the journal's entries may take together (the oldest go first); each
+    /// entry keeps at most 64 KiB of its body and of its answer.
+    pub journal_bytes: usize,
+    /// Most records one vendor's state holds; past it a create gets the vendor's server error.
+    pub max_records: usize,
+    /// Most bytes of records one vendor's state holds; past it a create gets the vendor's
+    /// server error.
+    pub state_bytes: usize,
     /// Keep secrets (credentials, passwords, tokens) readable in the journal and in the admin
     /// API's state listings; masked otherwise.
     pub journal_secrets: bool,
@@ -47,6 +55,9 @@ pub struct Config {
     pub rate_limits: bool,
     /// Require `Authorization: Bearer <token>` on the admin API (`/__admin`).
     pub admin_token: Option<String>,
+    /// Host names (or addresses) the admin API answers besides the loopback ones; `*` answers
+    /// any. See `admin::guard`.
+    pub admin_hosts: Vec<String>,
     /// Contract revisions to serve instead of the default ones: `(vendor, revision)`.
     pub revisions: Vec<(String, String)>,
 }
@@ -62,9 +73,13 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             journal_size: 10_000,
+            journal_bytes: 64 * 1024 * 1024,
+            max_records: 1_000_000,
+            state_bytes: 256 * 1024 * 1024,
             journal_secrets: false,
             rate_limits: false,
             admin_token: None,
+            admin_hosts: Vec::new(),
             revisions: Vec::new(),
         }
     }
@@ -88,8 +103,12 @@ impl Mock {
         let specs = choose_revisions(specs, &config.revisions);
         let determinism = config.seed.map_or(Determinism::Real, Determinism::Seeded);
         Arc::new(Self {
-            store: Store::new(&specs.vendors, determinism),
-            journal: Journal::new(config.journal_size),
+            store: Store::new(
+                &specs.vendors,
+                determinism,
+                crate::state::Limits { records: config.max_records, bytes: config.state_bytes },
+            ),
+            journal: Journal::new(config.journal_size, config.journal_bytes),
             faults: Faults::new(config.seed),
             limiter: RateLimiter::default(),
             current: RwLock::new(Arc::new(specs)),
@@ -121,22 +140,18 @@ impl Mock {
         self.shown(self.journal.entries())
     }
 
-    /// The journal entries matching a filter, as the admin API shows them.
-    pub(crate) fn journal_query(&self, filter: &crate::journal::Filter) -> Vec<Entry> {
-        self.shown(self.journal.query(filter))
-    }
-
     /// Masks the secrets entries carry, unless `journal_secrets`: done when the journal is read
     /// rather than on every request, which keeps the hot path short.
-    fn shown(&self, mut entries: Vec<Entry>) -> Vec<Entry> {
-        if !self.config.journal_secrets {
-            let specs = self.specs();
-            for entry in &mut entries {
-                let vendor = entry.vendor.as_deref().and_then(|v| specs.vendor(v));
-                crate::journal::mask_request(entry, vendor.map(|v| &**v));
-            }
+    pub(crate) fn shown(&self, mut entries: Vec<Entry>) -> Vec<Entry> {
+        if let Some(secrets) = self.secrets() {
+            entries.iter_mut().for_each(|entry| crate::mask::mask_entry(entry, &secrets));
         }
         entries
+    }
+
+    /// The secret names to mask in what the admin API shows, or `None` under `journal_secrets`.
+    pub(crate) fn secrets(&self) -> Option<crate::mask::Secrets> {
+        (!self.config.journal_secrets).then(|| crate::mask::Secrets::new(self.specs().secret_names()))
     }
 
     /// Empties the journal.
@@ -237,7 +252,20 @@ fn choose_revisions(specs: Specs, picks: &[(String, String)]) -> Specs {
 pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let (raw_names, header_case) = raw_header_names(&parts);
+    let (raw_names, mut header_case) = raw_header_names(&parts);
+    // Issue 13: once the connection's raw-head recorder gave up, a case-exact header fails
+    // closed and the connection is closed after this answer.
+    // (HTTP/2 has no raw names to record: the recorder stops at its preface, by design.)
+    let http1 = parts.version < Version::HTTP_2;
+    let gave_up = if raw_names.is_none() && http1 { crate::rawhead::gave_up(&parts) } else { None };
+    let sent = match (&raw_names, &gave_up) {
+        (Some(names), _) => auth::SentNames::Raw(names),
+        (None, Some(reason)) => {
+            header_case = "unrecorded";
+            auth::SentNames::GaveUp(reason)
+        }
+        (None, None) => auth::SentNames::Unknown,
+    };
     let specs = mock.specs();
     let routed = route(&specs, &parts.method, parts.uri.path());
     // `GET /`, when no vendor serves it: the mock's own index (not journalled, like /__admin).
@@ -255,7 +283,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let span = tracing::info_span!("request", vendor = %vendor.as_ref().map_or("-", |v| v.name.as_str()));
     let served = async {
         match routed {
-            Ok((vendor, op)) => serve(&mock, vendor, op, &parts, raw_names.as_deref(), &carried, body).await,
+            Ok((vendor, op)) => serve(&mock, vendor, op, &parts, sent, &carried, body).await,
             Err((_, rejection)) => Served { bytes: Vec::new(), result: Err(rejection), headers: Vec::new() },
         }
     }
@@ -272,6 +300,11 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         }
     };
     answer.headers.extend(served.headers);
+    // The recorder may also have given up while this request's body was read.
+    let closed = gave_up.or_else(|| crate::rawhead::gave_up(&parts).filter(|_| http1)).map(|reason| {
+        answer.headers.push(("connection".into(), "close".into()));
+        format!("the raw-head recorder gave up ({reason}): no later request on this connection could have its header-name case checked")
+    });
     span.in_scope(|| {
         tracing::info!(method = %parts.method, path = %parts.uri.path(), status = answer.status.as_u16(), outcome = %outcome.label(), "answered");
     });
@@ -281,8 +314,9 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         + 17
         + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
         + parts.headers.iter().map(|(n, v)| 8 + n.as_str().len() + v.len()).sum::<usize>()
-        + served.bytes.len()
-        + answer.body.len();
+        + 17
+        + crate::journal::kept(served.bytes.len(), crate::journal::KEPT_BODY)
+        + crate::journal::kept(answer.body.len(), crate::journal::KEPT_BODY);
     let buffer = mock.journal.buffer(size);
     let headers = raw_names.as_ref().map_or(parts.headers.len(), Vec::len);
     let mut texts = Texts::new(buffer, carried.values(), parts.uri.path(), parts.uri.query(), headers);
@@ -299,6 +333,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         outcome,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         texts: texts.finish(&served.bytes, &answer.body),
+        connection_closed: closed.map(String::into_boxed_str),
     };
     mock.journal.record(recorded);
     answer.into_response()
@@ -320,7 +355,7 @@ async fn serve(
     vendor: &Arc<Vendor>,
     op: &Operation,
     parts: &Parts,
-    raw_names: Option<&[String]>,
+    sent: auth::SentNames<'_>,
     carried: &auth::Carried,
     body: Body,
 ) -> Served {
@@ -340,7 +375,7 @@ async fn serve(
     let mut headers = Vec::new();
     let result = (|| {
         let allow = mock.config.credentials.as_ref();
-        let creds = auth::authenticate(vendor, op, carried, raw_names, mock.config.header_case, allow)?;
+        let creds = auth::authenticate(vendor, op, carried, sent, mock.config.header_case, allow)?;
         if let (true, Some(limits)) = (mock.config.rate_limits, &vendor.rate_limits)
             && let Some((_, key)) = creds.iter().find(|(name, _)| *name == limits.credential)
         {
@@ -388,7 +423,10 @@ async fn serve(
                 Err(Updated::Clash(clash)) => Err(Rejection::Duplicate(clash)),
             };
         }
-        let created = mock.store.create(vendor, op, creds, body).map_err(Rejection::Duplicate)?;
+        let created = mock.store.create(vendor, op, creds, body).map_err(|refused| match refused {
+            Refused::Clash(clash) => Rejection::Duplicate(clash),
+            Refused::Full(Full(limit)) => Rejection::StateFull(limit),
+        })?;
         Ok(respond(vendor, op, created))
     })();
     Served { bytes, result, headers }
@@ -406,16 +444,23 @@ fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Answer, Outcom
             (Answer::from_template(&op.success, &context([("record", record)])), outcome)
         }
         Created::Bulk(records, clashes) => {
+            // Each failure through its compiled template (issue 13: a 1 MB bulk can hold 12,000
+            // duplicates; rendering each through a `Value` template re-read every placeholder).
+            let mut text = Vec::new();
             let failed: Vec<Value> = clashes
                 .iter()
                 .map(|c| {
                     let t = vendor.errors.get(&c.error).expect("spec loading checks unique error templates");
-                    crate::template::render(&t.body, &context([("error", clash_context(c))]))
+                    text.clear();
+                    t.compiled().render_into(&context([("error", clash_context(c))]), &mut text);
+                    serde_json::from_slice(&text).unwrap_or(Value::Null)
                 })
                 .collect();
+            // The journal keeps the first failures only: no need to build the others.
+            let kept = clashes.iter().take(crate::journal::KEPT_FAILURES + 1);
             let outcome = Outcome::Bulk {
                 created: records.len(),
-                failed: clashes.iter().map(|c| json!({"index": c.index, "field": c.field, "value": c.value})).collect(),
+                failed: kept.map(|c| json!({"index": c.index, "field": c.field, "value": c.value})).collect(),
             };
             (
                 Answer::from_template(
@@ -643,7 +688,7 @@ fn route<'a>(specs: &'a Specs, method: &Method, path: &str) -> Routed<'a> {
     let nearest = match owner {
         Some(vendor) => crate::routes::nearest_of(vendor, method, path),
         None => {
-            let asked = format!("{method} {path}");
+            let asked = nearest_probe(method, path);
             let nearest =
                 ops().min_by_key(|(_, op)| strsim::levenshtein(&asked, &format!("{} {}", op.method, op.path)));
             nearest.map(|(_, op)| format!("{} {}", op.method, op.path))
@@ -653,6 +698,15 @@ fn route<'a>(specs: &'a Specs, method: &Method, path: &str) -> Routed<'a> {
         owner,
         Rejection::Unrouted { method: method.to_string(), path: path.to_owned(), nearest: nearest.unwrap_or_default() },
     ))
+}
+
+/// What the nearest-route search compares with the routes: the method and at most the first
+/// 128 characters of the path (issue 13: the edit distance costs the product of the lengths,
+/// and a 60 KB path took 8 ms; no route is that long).
+pub(crate) fn nearest_probe(method: &Method, path: &str) -> String {
+    const LONGEST: usize = 128;
+    let cut = path.char_indices().nth(LONGEST).map_or(path, |(at, _)| &path[..at]);
+    format!("{method} {cut}")
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, config: &Config) -> Result<Vec<u8>, Rejection> {
@@ -692,15 +746,51 @@ fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, Rejection> {
     serde_json::from_slice(bytes).map_err(|e| Rejection::Malformed(format!("invalid JSON: {e}")))
 }
 
+/// Bodies with more JSON values than this get only their first violation: jsonschema's
+/// `iter_errors` computes every violation before it yields one (a 1 MB body of 340,000 empty
+/// objects has 1.4 million), while `validate` stops at the first.
+const ALL_VIOLATIONS_UP_TO: usize = 2_000;
+
+/// The body against the request schema: at most [`crate::error::VIOLATION_LIMIT`] violations, found in time
+/// and memory bounded by the body's size whatever it holds.
 fn validate(op: &Operation, body: &Value) -> Result<(), Rejection> {
     let Some(validator) = &op.validator else { return Ok(()) };
     if validator.is_valid(body) {
         return Ok(());
     }
-    // The first few only: a body of thousands of bad entries must not make a huge answer.
-    let violations: Vec<Violation> =
-        validator.iter_errors(body).take(crate::error::VIOLATION_LIMIT).map(|e| violation(&e)).collect();
+    let violations: Vec<Violation> = if values_at_most(body, ALL_VIOLATIONS_UP_TO) {
+        validator.iter_errors(body).take(crate::error::VIOLATION_LIMIT).map(|e| violation(&e)).collect()
+    } else {
+        validator.validate(body).err().map(|e| violation(&e)).into_iter().collect()
+    };
+    let violations = violations.into_iter().map(bounded_violation).collect::<Vec<_>>();
     if violations.is_empty() { Ok(()) } else { Err(Rejection::Invalid(violations)) }
+}
+
+/// Whether `value` holds at most `budget` JSON values (it stops counting past the budget).
+fn values_at_most(value: &Value, budget: usize) -> bool {
+    fn count(value: &Value, left: &mut usize) -> bool {
+        if *left == 0 {
+            return false;
+        }
+        *left -= 1;
+        match value {
+            Value::Array(items) => items.iter().all(|v| count(v, left)),
+            Value::Object(map) => map.values().all(|v| count(v, left)),
+            _ => true,
+        }
+    }
+    count(value, &mut { budget })
+}
+
+/// A violation whose field and message are at most 200 characters each (a message may quote
+/// the value it refuses, which can be as long as the body).
+fn bounded_violation(v: Violation) -> Violation {
+    let cut = |text: String| match text.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    };
+    Violation { field: cut(v.field), message: cut(v.message) }
 }
 
 /// A schema error as a field path and a sentence. The sentence names the field and what the

@@ -31,6 +31,10 @@ pub(crate) enum Rejection {
     Unrouted { method: String, path: String, nearest: String },
     #[error("{method} not allowed on {path}")]
     MethodNotAllowed { method: String, path: String, allowed: Vec<String> },
+    /// The vendor's state is at `--max-records` or `--state-bytes` (issue 13): the vendor's
+    /// `server_error`, with the limit in `error.detail`.
+    #[error("{0}")]
+    StateFull(String),
 }
 
 impl Rejection {
@@ -46,6 +50,7 @@ impl Rejection {
             Self::Timeout => "timeout",
             Self::Unrouted { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::StateFull(_) => "server_error",
         }
     }
 
@@ -68,6 +73,7 @@ impl Rejection {
                 })
             }
             Self::Duplicate(c) => clash_context(c),
+            Self::StateFull(limit) => json!({ "message": limit, "detail": limit }),
             other => json!({ "message": bounded(&other.to_string()) }),
         };
         let mut ctx = json!({ "error": error });
@@ -101,6 +107,7 @@ impl Rejection {
             Self::Timeout => Outcome::Timeout,
             Self::Unrouted { nearest, .. } => Outcome::Unrouted { nearest: nearest.clone() },
             Self::MethodNotAllowed { allowed, .. } => Outcome::MethodNotAllowed { allowed: allowed.clone() },
+            Self::StateFull(reason) => Outcome::StateFull { reason: reason.clone() },
         }
     }
 
@@ -115,11 +122,17 @@ impl Rejection {
     }
 }
 
-/// The template context of one clash (also used per entry in bulk answers); the field and the
-/// value are the request's, so they are cut to [`ECHO_LIMIT`] characters.
+/// The template context of one clash (also used per entry in bulk answers, thousands of
+/// times for a large bulk: built by hand rather than through `json!`); the field and the value
+/// are the request's, so they are cut to [`ECHO_LIMIT`] characters.
 pub(crate) fn clash_context(c: &Clash) -> Value {
     let (field, value) = (bounded(&c.field), bounded(&c.value));
-    json!({ "message": format!("{field} already exists"), "field": field, "value": value, "index": c.index })
+    let mut map = Map::with_capacity(4);
+    map.insert("message".into(), Value::String(format!("{field} already exists")));
+    map.insert("field".into(), Value::String(field));
+    map.insert("value".into(), Value::String(value));
+    map.insert("index".into(), c.index.map_or(Value::Null, Value::from));
+    Value::Object(map)
 }
 
 /// The most characters of the request's own text (a path, a value, a field name, a header) that
@@ -127,7 +140,8 @@ pub(crate) fn clash_context(c: &Clash) -> Value {
 /// (RFC 5321 allows 254 characters) whole.
 pub(crate) const ECHO_LIMIT: usize = 256;
 
-/// The most schema violations an `invalid` answer lists (the first ones found).
+/// The most schema violations an `invalid` answer lists and the journal keeps (the first ones
+/// found; validation stops there).
 pub(crate) const VIOLATION_LIMIT: usize = 10;
 
 /// `text`, cut to [`ECHO_LIMIT`] characters (on a character boundary) and marked with `…` when cut.

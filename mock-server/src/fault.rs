@@ -311,11 +311,36 @@ pub(crate) enum Verdict {
     Limited { limit: u32, window_seconds: u64, retry_after: u64, reset: i64 },
 }
 
-/// Keys kept before windows that have all expired are pruned.
+/// Keys kept before windows that have all expired are first pruned.
 const RATE_KEYS_KEPT: usize = 10_000;
+/// Keys counted at most: past it (after pruning) every counter starts over, with a warning.
+const RATE_KEYS_MAX: usize = 1_000_000;
 
-/// Per (vendor, hash of the credential value): each window's start and count.
-type Counters = std::collections::HashMap<(String, u64), Vec<(std::time::Instant, u32)>>;
+/// Per (hash of the vendor name, hash of the credential value): each window's start and count.
+#[derive(Debug)]
+struct Counters {
+    keys: std::collections::HashMap<(u64, u64), Slot>,
+    /// Pruning happens when the map reaches this size, which then doubles from what is left
+    /// (issue 13): each request costs the same however many keys there are (pruning is paid
+    /// for by the keys added since the last one), where it scanned every key on every request
+    /// once there were 10,000.
+    prune_at: usize,
+    /// Keys looked at while pruning, ever (for the test of that bound).
+    examined: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self { keys: std::collections::HashMap::new(), prune_at: RATE_KEYS_KEPT, examined: 0 }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    windows: Vec<(std::time::Instant, u32)>,
+    /// When every window has ended: the key can be forgotten.
+    expires: std::time::Instant,
+}
 
 /// Fixed-window request counters per vendor and credential value (`--rate-limits`).
 #[derive(Debug, Default)]
@@ -332,12 +357,23 @@ impl RateLimiter {
     pub(crate) fn check(&self, vendor: &str, limits: &crate::spec::RateLimits, credential: &str) -> Verdict {
         let now = std::time::Instant::now();
         let unix = chrono::Utc::now().timestamp();
-        let mut map = self.lock();
-        if map.len() >= RATE_KEYS_KEPT {
-            map.retain(|_, ws| ws.iter().zip(&limits.windows).any(|((start, _), w)| now < *start + secs(w.seconds)));
+        let mut guard = self.lock();
+        let all = &mut *guard;
+        if all.keys.len() >= all.prune_at {
+            all.examined += all.keys.len() as u64;
+            all.keys.retain(|_, slot| now < slot.expires);
+            if all.keys.len() >= RATE_KEYS_MAX {
+                tracing::warn!(
+                    keys = all.keys.len(),
+                    "more rate-limited keys than {RATE_KEYS_MAX}: every counter starts over"
+                );
+                all.keys.clear();
+            }
+            all.prune_at = RATE_KEYS_KEPT.max(2 * all.keys.len());
         }
-        let key = (vendor.to_owned(), crate::state::fnv1a(credential));
-        let counters = map.entry(key).or_default();
+        let key = (crate::state::fnv1a(vendor), crate::state::fnv1a(credential));
+        let slot = all.keys.entry(key).or_insert_with(|| Slot { windows: Vec::new(), expires: now });
+        let counters = &mut slot.windows;
         counters.resize(limits.windows.len(), (now, 0));
         for ((start, count), w) in counters.iter_mut().zip(&limits.windows) {
             if now >= *start + secs(w.seconds) {
@@ -345,6 +381,8 @@ impl RateLimiter {
                 *count = 0;
             }
         }
+        slot.expires =
+            counters.iter().zip(&limits.windows).map(|((start, _), w)| *start + secs(w.seconds)).max().unwrap_or(now);
         let left = |start: std::time::Instant, seconds: u64| {
             let ends = start + secs(seconds);
             // Round up: a client that waits `retry_after` seconds finds the window open.
@@ -373,11 +411,18 @@ impl RateLimiter {
 
     /// Forgets the counters of every vendor (`None`), of one, or of one credential of one.
     pub(crate) fn forget(&self, vendor: Option<&str>, credential: Option<&str>) {
+        let vendor = vendor.map(crate::state::fnv1a);
         let hash = credential.map(crate::state::fnv1a);
-        self.lock().retain(|(v, c), _| {
-            let hit = vendor.is_none_or(|n| n == v) && hash.is_none_or(|h| h == *c);
+        self.lock().keys.retain(|(v, c), _| {
+            let hit = vendor.is_none_or(|n| n == *v) && hash.is_none_or(|h| h == *c);
             !hit
         });
+    }
+
+    /// Keys looked at while pruning, since the start.
+    #[cfg(test)]
+    fn examined(&self) -> u64 {
+        self.lock().examined
     }
 }
 
@@ -469,6 +514,25 @@ mod tests {
             }
             other => panic!("not limited: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_work_per_check_does_not_grow_with_the_number_of_keys() {
+        let limiter = RateLimiter::default();
+        let l = limits(&[(3600, 1000)]);
+        for key in 0..60_000 {
+            limiter.check("v", &l, &format!("key-{key}"));
+        }
+        let before = limiter.examined();
+        // 60,000 live keys (an hour's window): 1,000 more checks, half of them by new keys.
+        for n in 0..1000 {
+            let key = if n % 2 == 0 { format!("key-{n}") } else { format!("new-{n}") };
+            assert!(matches!(limiter.check("v", &l, &key), Verdict::Pass { .. }));
+        }
+        let examined = limiter.examined() - before;
+        assert!(examined <= 2 * 60_000, "{examined} keys looked at for 1,000 checks");
+        // Amortized: every key added is looked at a bounded number of times overall.
+        assert!(limiter.examined() <= 4 * 61_000, "{} keys looked at in all", limiter.examined());
     }
 
     #[test]

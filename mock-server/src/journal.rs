@@ -49,6 +49,9 @@ pub enum Outcome {
     /// The vendor's rate limit (`--rate-limits`) was exceeded: at most `limit` requests per
     /// `window_seconds` per credential.
     RateLimited { limit: u32, window_seconds: u64, retry_after: u64 },
+    /// The vendor's state is full (`--max-records`, `--state-bytes`): nothing was stored and
+    /// the vendor's server error answered, naming the limit.
+    StateFull { reason: String },
 }
 
 /// One schema violation.
@@ -85,6 +88,7 @@ impl Outcome {
             Self::Fault { .. } => "fault",
             Self::Forced { .. } => "forced",
             Self::RateLimited { .. } => "rate_limited",
+            Self::StateFull { .. } => "state_full",
         }
     }
 }
@@ -110,13 +114,43 @@ pub struct Entry {
     /// `raw`: names as sent; `lowercase`: HTTP/2 (lowercase by protocol); `unavailable`: the
     /// raw head could not be matched, names are lowercase.
     pub header_case: String,
-    /// The body as text (lossy UTF-8).
+    /// The body as text (lossy UTF-8); at most its first 64 KiB, then a `…[cut: …]` marker.
     pub body: String,
     pub status: u16,
+    /// The answer's JSON; an answer over 64 KiB is kept as the text of its first 64 KiB and a
+    /// `…[cut: …]` marker.
     pub response: Value,
     pub outcome: Outcome,
     pub duration_us: u64,
+    /// The body's real length in bytes (the journal keeps at most [`KEPT_BODY`] of it).
+    #[serde(default)]
+    pub body_bytes: u64,
+    /// The answer's real length in bytes (the journal keeps at most [`KEPT_BODY`] of it).
+    #[serde(default)]
+    pub response_bytes: u64,
+    /// What the journal cut to its per-entry caps (`body`, `response`, `headers`, `target`,
+    /// `outcome`); every cut text ends with a `…[cut: …]` marker. Empty when nothing was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
+    /// Why the mock closed the connection after this answer, when it did: the raw-head recorder
+    /// gave up on it, so that no later request on it is served with its header case unchecked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_closed: Option<String>,
 }
+
+/// How much of a body (and of an answer) one journal entry keeps (issue 13).
+pub const KEPT_BODY: usize = 64 * 1024;
+/// How much of the path, of the query and of each header value one entry keeps.
+pub const KEPT_TEXT: usize = 8 * 1024;
+/// How many bulk failures an entry's outcome keeps.
+pub(crate) const KEPT_FAILURES: usize = 100;
+
+/// Flags of what [`Texts`] cut, stored as the texts' last byte.
+const CUT_BODY: u8 = 1;
+const CUT_RESPONSE: u8 = 2;
+const CUT_HEADERS: u8 = 4;
+const CUT_TARGET: u8 = 8;
+const CUT_OUTCOME: u8 = 16;
 
 /// A bounded ring of entries, newest last.
 #[derive(Debug)]
@@ -128,6 +162,9 @@ pub(crate) struct Journal {
 struct Ring {
     slots: VecDeque<Recorded>,
     capacity: usize,
+    /// The bytes the entries may take together (`--journal-bytes`), and what they take now.
+    max_bytes: usize,
+    bytes: usize,
     next_seq: u64,
     /// Text buffers of evicted entries, for the next requests: once the journal is full,
     /// recording allocates and frees no text buffers.
@@ -142,7 +179,7 @@ const REUSED_CAPACITY: usize = 16 * 1024;
 /// What the request path hands the journal: the request and its answer as they were, turned
 /// into an [`Entry`] only when somebody reads the journal. The texts sit in one allocation, so
 /// that recording costs a few copies and a full journal stays small.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Recorded {
     /// Assigned by [`Journal::record`].
     pub(crate) seq: u64,
@@ -160,11 +197,61 @@ pub(crate) struct Recorded {
     /// The hashes of the credential values the request carried (the values themselves are not
     /// kept), path, query, headers, body and response, as [`Texts`] wrote them.
     pub(crate) texts: Vec<u8>,
+    /// Why the connection was closed after the answer (see [`Entry::connection_closed`]).
+    pub(crate) connection_closed: Option<Box<str>>,
 }
 
-/// Writes the texts of a [`Recorded`]: each one a 4-byte length and its bytes.
+impl Recorded {
+    /// What the entry costs the journal's byte budget: its texts, its outcome, itself.
+    fn cost(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.texts.capacity()
+            + outcome_bytes(&self.outcome)
+            + self.connection_closed.as_ref().map_or(0, |c| c.len())
+    }
+}
+
+/// About what an outcome holds on the heap.
+fn outcome_bytes(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Created { collection, ids } => collection.len() + value_bytes(ids),
+        Outcome::Updated { collection, field, value } => collection.len() + field.len() + value_bytes(value),
+        Outcome::RecordNotFound { field, value } => field.len() + value_bytes(value),
+        Outcome::Bulk { failed, .. } => failed.iter().map(value_bytes).sum(),
+        Outcome::Duplicate { rule, field, value } => rule.len() + field.len() + value.len(),
+        Outcome::Unauthorized { reason }
+        | Outcome::Forbidden { reason }
+        | Outcome::Malformed { reason }
+        | Outcome::StateFull { reason } => reason.len(),
+        Outcome::Invalid { violations } => violations.iter().map(|v| 48 + v.field.len() + v.message.len()).sum(),
+        Outcome::Unrouted { nearest } => nearest.len(),
+        Outcome::MethodNotAllowed { allowed } => allowed.iter().map(|a| 24 + a.len()).sum(),
+        Outcome::Forced { preference, template } => preference.len() + template.len(),
+        _ => 0,
+    }
+}
+
+/// About what a JSON value holds on the heap.
+fn value_bytes(value: &Value) -> usize {
+    const NODE: usize = std::mem::size_of::<Value>();
+    match value {
+        Value::String(s) => NODE + s.len(),
+        Value::Array(items) => NODE + items.iter().map(value_bytes).sum::<usize>(),
+        Value::Object(map) => NODE + map.iter().map(|(k, v)| 32 + k.len() + value_bytes(v)).sum::<usize>(),
+        _ => NODE,
+    }
+}
+
+/// Writes the texts of a [`Recorded`]: each one a 4-byte length and its bytes (the body and
+/// the response each after their real length, 8 bytes), each cut to its cap (issue 13), and
+/// last a byte of `CUT_*` flags.
 #[derive(Debug)]
-pub(crate) struct Texts(Vec<u8>);
+pub(crate) struct Texts(Vec<u8>, u8);
+
+/// The room the texts of a request need at most: what `Texts` keeps of a text this long.
+pub(crate) fn kept(len: usize, cap: usize) -> usize {
+    len.min(cap + 64)
+}
 
 impl Texts {
     /// Starts, in `buffer` (see [`Journal::buffer`]), with the credential hashes, the path and
@@ -185,12 +272,12 @@ impl Texts {
             count += 1;
         }
         buffer[0] = count;
-        let mut texts = Self(buffer);
-        texts.put(path.as_bytes());
+        let mut texts = Self(buffer, 0);
+        texts.put_capped(path.as_bytes(), CUT_TARGET);
         match query {
             Some(q) => {
                 texts.0.push(1);
-                texts.put(q.as_bytes());
+                texts.put_capped(q.as_bytes(), CUT_TARGET);
             }
             None => texts.0.push(0),
         }
@@ -199,21 +286,43 @@ impl Texts {
     }
 
     pub(crate) fn header(&mut self, name: &[u8], value: &[u8]) {
-        self.put(name);
-        self.put(value);
+        self.put_capped(name, CUT_HEADERS);
+        self.put_capped(value, CUT_HEADERS);
     }
 
     pub(crate) fn finish(mut self, body: &[u8], response: &[u8]) -> Vec<u8> {
-        self.put(body);
-        self.put(response);
+        for (text, flag) in [(body, CUT_BODY), (response, CUT_RESPONSE)] {
+            self.0.extend_from_slice(&(text.len() as u64).to_le_bytes());
+            if text.len() > KEPT_BODY {
+                self.1 |= flag;
+            }
+            self.put(text.get(..KEPT_BODY).unwrap_or(text));
+        }
+        self.0.push(self.1);
         self.0
     }
 
+    /// Puts at most [`KEPT_TEXT`] bytes of `bytes`, then a marker with the real length.
+    fn put_capped(&mut self, bytes: &[u8], flag: u8) {
+        if bytes.len() <= KEPT_TEXT {
+            return self.put(bytes);
+        }
+        self.1 |= flag;
+        let mut kept = bytes[..KEPT_TEXT].to_vec();
+        kept.extend_from_slice(marker(KEPT_TEXT, bytes.len() as u64).as_bytes());
+        self.put(&kept);
+    }
+
     fn put(&mut self, bytes: &[u8]) {
-        // Bodies are bounded by the body limit and heads by the head limit, far below 4 GiB.
+        // Every text is cut far below 4 GiB.
         self.0.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
         self.0.extend_from_slice(bytes);
     }
+}
+
+/// What ends a cut text.
+fn marker(kept: usize, real: u64) -> String {
+    format!("…[cut: {kept} of {real} bytes kept]")
 }
 
 /// Reads back what [`Texts`] wrote.
@@ -229,6 +338,12 @@ impl<'a> Reader<'a> {
     fn len(&mut self) -> usize {
         let n = [self.byte(), self.byte(), self.byte(), self.byte()];
         u32::from_le_bytes(n) as usize
+    }
+
+    fn u64(&mut self) -> u64 {
+        let mut n = [0u8; 8];
+        n.iter_mut().for_each(|b| *b = self.byte());
+        u64::from_le_bytes(n)
     }
 
     fn text(&mut self) -> &'a [u8] {
@@ -270,8 +385,26 @@ impl Recorded {
         let query = (r.byte() == 1).then(|| r.string());
         let count = r.len();
         let headers = (0..count).map(|_| (r.string(), r.string())).collect();
-        let body = r.string();
+        let body_bytes = r.u64();
+        let mut body = r.string();
+        let response_bytes = r.u64();
         let response = r.text();
+        let cut = r.byte();
+        if cut & CUT_BODY != 0 {
+            body.push_str(&marker(KEPT_BODY, body_bytes));
+        }
+        let response = match cut & CUT_RESPONSE {
+            0 => serde_json::from_slice(response).unwrap_or(Value::Null),
+            _ => Value::String(String::from_utf8_lossy(response).into_owned() + &marker(KEPT_BODY, response_bytes)),
+        };
+        let names = [
+            (CUT_BODY, "body"),
+            (CUT_RESPONSE, "response"),
+            (CUT_HEADERS, "headers"),
+            (CUT_TARGET, "target"),
+            (CUT_OUTCOME, "outcome"),
+        ];
+        let truncated = names.iter().filter(|(flag, _)| cut & flag != 0).map(|(_, name)| (*name).to_owned()).collect();
         let at = chrono::DateTime::from_timestamp_millis(self.at_ms).unwrap_or_default();
         Entry {
             seq: self.seq,
@@ -291,9 +424,26 @@ impl Recorded {
             header_case: self.header_case.to_owned(),
             body,
             status: self.status,
-            response: serde_json::from_slice(response).unwrap_or(Value::Null),
+            response,
             outcome: self.outcome.clone(),
             duration_us: self.duration_us,
+            body_bytes,
+            response_bytes,
+            truncated,
+            connection_closed: self.connection_closed.as_deref().map(str::to_owned),
+        }
+    }
+
+    /// Keeps at most [`KEPT_FAILURES`] bulk failures in the outcome, flagging the cut.
+    fn cap_outcome(&mut self) {
+        if let Outcome::Bulk { failed, .. } = &mut self.outcome
+            && failed.len() > KEPT_FAILURES
+        {
+            failed.truncate(KEPT_FAILURES);
+            failed.shrink_to_fit();
+            if let Some(flags) = self.texts.last_mut() {
+                *flags |= CUT_OUTCOME;
+            }
         }
     }
 }
@@ -350,33 +500,42 @@ pub(crate) fn credential_hash(value: &str) -> u64 {
 }
 
 impl Journal {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
         // Sized once (not doubled past the bound); pages are only touched as entries arrive.
         let slots = VecDeque::with_capacity(capacity.min(1 << 20));
-        Self { inner: Mutex::new(Ring { slots, capacity, next_seq: 1, spare: Vec::new() }) }
+        let ring = Ring { slots, capacity, max_bytes, bytes: 0, next_seq: 1, spare: Vec::new() };
+        Self { inner: Mutex::new(ring) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Appends an entry (its `seq` is assigned here), dropping the oldest when full.
+    /// Appends an entry (its `seq` is assigned here), dropping the oldest while the journal
+    /// holds more than `--journal-size` entries or `--journal-bytes` bytes.
     pub(crate) fn record(&self, mut recorded: Recorded) {
+        recorded.cap_outcome();
+        let cost = recorded.cost();
         let mut ring = self.lock();
-        let mut evicted = if ring.capacity == 0 {
-            Some(recorded)
+        let mut evicted = Vec::new();
+        if ring.capacity == 0 || cost > ring.max_bytes {
+            // Nothing kept (an entry larger than the whole budget cannot be, with the caps).
+            evicted.push(recorded);
         } else {
             recorded.seq = ring.next_seq;
             ring.next_seq += 1;
-            let evicted = if ring.slots.len() == ring.capacity { ring.slots.pop_front() } else { None };
+            ring.bytes += cost;
             ring.slots.push_back(recorded);
-            evicted
-        };
-        if let Some(old) = &mut evicted
-            && old.texts.capacity() <= REUSED_CAPACITY
-            && ring.spare.len() < SPARE_BUFFERS
-        {
-            ring.spare.push(std::mem::take(&mut old.texts));
+            while ring.slots.len() > ring.capacity || ring.bytes > ring.max_bytes {
+                let Some(old) = ring.slots.pop_front() else { break };
+                ring.bytes = ring.bytes.saturating_sub(old.cost());
+                evicted.push(old);
+            }
+        }
+        for old in &mut evicted {
+            if old.texts.capacity() <= REUSED_CAPACITY && ring.spare.len() < SPARE_BUFFERS {
+                ring.spare.push(std::mem::take(&mut old.texts));
+            }
         }
         drop(ring);
         // The rest is freed outside the lock.
@@ -396,176 +555,97 @@ impl Journal {
         self.lock().slots.iter().map(Recorded::entry).collect()
     }
 
-    /// The matching entries, oldest first.
-    pub(crate) fn query(&self, filter: &Filter) -> Vec<Entry> {
+    /// The bytes the entries take now (see `--journal-bytes`) and how many there are.
+    #[cfg(test)]
+    pub(crate) fn usage(&self) -> (usize, usize) {
         let ring = self.lock();
-        let mut found: Vec<&Recorded> = ring.slots.iter().rev().filter(|s| filter.matches(s)).collect();
-        if let Some(limit) = filter.limit {
-            found.truncate(limit);
+        (ring.bytes, ring.slots.len())
+    }
+
+    /// Where a listing of `filter` starts and ends: entries after the first `seq` and up to
+    /// the second (the newest now: entries recorded while the listing is sent are not in it),
+    /// and at most how many, when that is not told by the start. With `since`, `limit` takes
+    /// the first matches after it (a page: the last `seq` listed is the next page's `since`);
+    /// without, the newest (the start is found by counting matches back from the newest).
+    pub(crate) fn window(&self, filter: &Filter) -> (u64, u64, Option<usize>) {
+        let ring = self.lock();
+        let upto = ring.slots.back().map_or(0, |s| s.seq);
+        let after = match filter.since {
+            Some(Since::Seq(seq)) => seq,
+            _ => 0,
+        };
+        match filter.limit {
+            None => (after, upto, None),
+            Some(limit) if filter.since.is_some() => (after, upto, Some(limit)),
+            Some(0) => (upto, upto, None),
+            Some(limit) => {
+                let nth = ring.slots.iter().rev().filter(|s| filter.matches(s)).nth(limit - 1);
+                (nth.map_or(after, |s| s.seq - 1).max(after), upto, None)
+            }
         }
-        found.iter().rev().map(|s| s.entry()).collect()
+    }
+
+    /// The next entries matching `filter` with `after < seq <= upto`, oldest first: at most
+    /// `max_entries`, about `max_bytes` of text, after looking at no more than 4,096 entries,
+    /// so that the journal's lock is held briefly. Returns them and the `seq` to continue
+    /// after; `None` once the window is done.
+    pub(crate) fn batch(
+        &self,
+        filter: &Filter,
+        after: u64,
+        upto: u64,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> (Vec<Entry>, Option<u64>) {
+        const LOOKED_AT: usize = 4096;
+        let ring = self.lock();
+        let start = ring.slots.partition_point(|s| s.seq <= after);
+        let mut found: Vec<Recorded> = Vec::new();
+        let mut bytes = 0;
+        let mut last = after;
+        let mut done = false;
+        for slot in ring.slots.range(start..).take(LOOKED_AT) {
+            if slot.seq > upto {
+                done = true;
+                break;
+            }
+            last = slot.seq;
+            if filter.matches(slot) {
+                bytes += slot.texts.len();
+                // A copy of the texts (one memcpy); the entry is built after the lock is released.
+                found.push(slot.clone());
+                if found.len() >= max_entries || bytes >= max_bytes {
+                    break;
+                }
+            }
+        }
+        let more = !done && ring.slots.back().is_some_and(|s| s.seq > last) && last < upto;
+        drop(ring);
+        (found.iter().map(Recorded::entry).collect(), more.then_some(last))
     }
 
     /// Drops a vendor's entries, or (with `credential`) only those that carried that value.
     pub(crate) fn forget(&self, vendor: &str, credential: Option<&str>) {
         let hash = credential.map(credential_hash);
-        self.lock().slots.retain(|s| {
+        let mut ring = self.lock();
+        ring.slots.retain(|s| {
             let vendor_matches = s.vendor_name() == Some(vendor);
             !(vendor_matches && hash.is_none_or(|h| s.carried(h)))
         });
+        ring.bytes = ring.slots.iter().map(Recorded::cost).sum();
     }
 
     pub(crate) fn clear(&self) {
-        self.lock().slots.clear();
+        let mut ring = self.lock();
+        ring.slots.clear();
+        ring.bytes = 0;
     }
-}
-
-/// What replaces a secret whole (passwords).
-pub(crate) const HIDDEN: &str = "****";
-
-/// Masks the secrets a request carried, in place: the vendor's credential values (headers,
-/// Bearer tokens, query parameters; the first four characters stay, to tell keys apart), any
-/// header or query parameter whose name says it holds a secret, and, in a JSON body, every
-/// string under a key naming a password, secret or token (replaced whole). The body is
-/// re-serialized only when something in it was masked.
-pub(crate) fn mask_request(entry: &mut Entry, vendor: Option<&crate::spec::Vendor>) {
-    use crate::spec::CredentialLocation as L;
-    let parts = vendor.map(|v| v.auth.credentials.as_slice()).unwrap_or_default();
-    let header_secret = |name: &str| {
-        parts.iter().any(|p| p.location != L::Query && p.key.eq_ignore_ascii_case(name)) || secret_name(name)
-    };
-    for (name, value) in &mut entry.headers {
-        if header_secret(name) && !value.is_empty() {
-            *value = match value.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic") =>
-                {
-                    format!("{scheme} {}", crate::auth::mask(token.trim()))
-                }
-                _ => crate::auth::mask(value),
-            };
-        }
-    }
-    if let Some(query) = &mut entry.query {
-        let query_secret =
-            |name: &str| parts.iter().any(|p| p.location == L::Query && p.key == name) || secret_name(name);
-        let masked: Vec<String> = query
-            .split('&')
-            .map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                let decoded_key: String = form_urlencoded::parse(key.as_bytes()).map(|(k, _)| k.into_owned()).collect();
-                if query_secret(&decoded_key) && !value.is_empty() {
-                    let decoded: String =
-                        form_urlencoded::parse(format!("v={value}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
-                    format!("{key}={}", crate::auth::mask(&decoded))
-                } else {
-                    pair.to_owned()
-                }
-            })
-            .collect();
-        *query = masked.join("&");
-    }
-    if might_hold_secret(&entry.body)
-        && let Ok(mut body) = serde_json::from_str::<Value>(&entry.body)
-        && mask_json(&mut body)
-    {
-        entry.body = body.to_string();
-    }
-}
-
-/// Replaces every non-empty string under a secret-naming key by [`HIDDEN`]; true if any was.
-pub(crate) fn mask_json(value: &mut Value) -> bool {
-    match value {
-        Value::Object(map) => {
-            let mut changed = false;
-            for (key, child) in map.iter_mut() {
-                match child {
-                    Value::String(s) if secret_key(key) && !s.is_empty() => {
-                        *s = HIDDEN.to_owned();
-                        changed = true;
-                    }
-                    _ => changed |= mask_json(child),
-                }
-            }
-            changed
-        }
-        Value::Array(items) => items.iter_mut().fold(false, |changed, item| mask_json(item) | changed),
-        _ => false,
-    }
-}
-
-/// Whether a body mentions a secret-naming word at all (a cheap test before parsing it).
-fn might_hold_secret(body: &str) -> bool {
-    let bytes = body.as_bytes();
-    ["pass", "secret", "token"]
-        .iter()
-        .any(|needle| bytes.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes())))
-}
-
-/// A JSON key that holds a secret of the user's: passwords, secrets, tokens.
-fn secret_key(key: &str) -> bool {
-    let k: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    ["password", "passwd", "secret", "token"].iter().any(|s| k.contains(s))
-}
-
-/// A header or query parameter name that holds a credential, whatever the vendor.
-fn secret_name(name: &str) -> bool {
-    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    matches!(n.as_str(), "authorization" | "proxyauthorization" | "cookie")
-        || ["apikey", "token", "secret", "password", "passwd"].iter().any(|s| n.contains(s))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn entry(headers: &[(&str, &str)], query: Option<&str>, body: &str) -> Entry {
-        Entry {
-            seq: 0,
-            at: "2025-01-01T00:00:00.000Z".into(),
-            vendor: None,
-            operation: None,
-            method: "POST".into(),
-            path: "/".into(),
-            query: query.map(str::to_owned),
-            version: "HTTP/1.1".into(),
-            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
-            header_case: "raw".into(),
-            body: body.into(),
-            status: 200,
-            response: Value::Null,
-            outcome: Outcome::Timeout,
-            duration_us: 0,
-        }
-    }
-
-    #[test]
-    fn credentials_in_headers_and_query_keep_four_characters_and_passwords_none() {
-        let mut e = entry(
-            &[("Authorization", "Bearer abcdefgh"), ("X-API-KEY", "key_12345"), ("Accept", "*/*")],
-            Some("api_key=sk_live_1&x=1"),
-            r#"{"email":"a@b.c","password":"hunter22","nested":[{"client_secret":"s3"}],"invalid_token":0}"#,
-        );
-        mask_request(&mut e, None);
-        assert_eq!(e.headers[0].1, "Bearer abcd****");
-        assert_eq!(e.headers[1].1, "key_****");
-        assert_eq!(e.headers[2].1, "*/*");
-        assert_eq!(e.query.as_deref(), Some("api_key=sk_l****&x=1"));
-        let body: Value = serde_json::from_str(&e.body).expect("still JSON");
-        assert_eq!(
-            body,
-            json!({"email":"a@b.c","password":"****","nested":[{"client_secret":"****"}],"invalid_token":0})
-        );
-    }
-
-    #[test]
-    fn a_body_without_secrets_is_kept_byte_for_byte() {
-        let raw = "{ \"email\" :  \"a@b.c\" }";
-        let mut e = entry(&[], None, raw);
-        mask_request(&mut e, None);
-        assert_eq!(e.body, raw);
-    }
 
     fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
         let mut texts = Texts::new(Vec::new(), ["k1"].into_iter(), "/api/v1/client/save", query, headers.len());
@@ -584,7 +664,25 @@ mod tests {
             outcome: Outcome::Timeout,
             duration_us: 42,
             texts: texts.finish(body, response),
+            connection_closed: None,
         }
+    }
+
+    /// Every entry of a window, read in batches of `size` as the admin API does.
+    fn listed(journal: &Journal, filter: &Filter, size: usize) -> Vec<u64> {
+        let (mut after, upto, most) = journal.window(filter);
+        let mut left = most.unwrap_or(usize::MAX);
+        let mut seqs = Vec::new();
+        while left > 0 {
+            let (entries, next) = journal.batch(filter, after, upto, size.min(left), usize::MAX);
+            left -= entries.len();
+            seqs.extend(entries.iter().map(|e| e.seq));
+            match next {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        seqs
     }
 
     #[test]
@@ -619,13 +717,80 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_the_newest_entries_with_increasing_seq() {
-        let journal = Journal::new(3);
+        let journal = Journal::new(3, usize::MAX);
         for _ in 0..10 {
             journal.record(recorded(None, &[], b"", b"{}"));
         }
         let seqs: Vec<u64> = journal.entries().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [8, 9, 10]);
         let since = Filter { since: Some(Since::Seq(8)), ..Filter::default() };
-        assert_eq!(journal.query(&since).len(), 2);
+        assert_eq!(listed(&journal, &since, 1), [9, 10]);
+    }
+
+    #[test]
+    fn a_large_body_and_answer_are_kept_up_to_the_cap_with_a_marker_and_their_real_length() {
+        let body = vec![b'x'; 1024 * 1024];
+        let response = format!("{{\"a\":\"{}\"}}", "y".repeat(200_000));
+        let long_header = "h".repeat(KEPT_TEXT * 3);
+        let r = recorded(None, &[("X-Long", &long_header)], &body, response.as_bytes());
+        assert!(r.texts.len() < 2 * KEPT_BODY + 2 * KEPT_TEXT, "{} bytes kept", r.texts.len());
+        let e = r.entry();
+        assert_eq!((e.body_bytes, e.response_bytes), (1024 * 1024, response.len() as u64));
+        assert_eq!(e.truncated, ["body", "response", "headers"]);
+        assert!(
+            e.body.starts_with("xxx") && e.body.ends_with("…[cut: 65536 of 1048576 bytes kept]"),
+            "{}",
+            &e.body[65000..]
+        );
+        let text = e.response.as_str().expect("a cut answer is kept as text");
+        assert!(text.starts_with("{\"a\":\"yyy") && text.ends_with("bytes kept]"));
+        assert!(e.headers[0].1.len() < KEPT_TEXT + 64 && e.headers[0].1.ends_with("bytes kept]"));
+    }
+
+    #[test]
+    fn the_journal_keeps_its_byte_budget_by_dropping_the_oldest() {
+        let journal = Journal::new(1000, 1024 * 1024);
+        let body = vec![b'x'; 200_000];
+        for _ in 0..50 {
+            journal.record(recorded(None, &[], &body, b"{}"));
+            let (bytes, _) = journal.usage();
+            assert!(bytes <= 1024 * 1024, "{bytes} bytes kept");
+        }
+        let (bytes, count) = journal.usage();
+        assert!((5..=16).contains(&count), "{count} entries in {bytes} bytes");
+        assert_eq!(journal.entries().last().map(|e| e.seq), Some(50));
+        journal.clear();
+        assert_eq!(journal.usage(), (0, 0));
+    }
+
+    #[test]
+    fn bulk_failures_past_the_cap_are_cut_and_flagged() {
+        let journal = Journal::new(10, usize::MAX);
+        let mut r = recorded(None, &[], b"[]", b"{}");
+        r.outcome = Outcome::Bulk { created: 0, failed: (0..5000).map(|i| json!({"index": i})).collect() };
+        journal.record(r);
+        let e = journal.entries().pop().expect("an entry");
+        assert!(matches!(&e.outcome, Outcome::Bulk { failed, .. } if failed.len() == KEPT_FAILURES));
+        assert_eq!(e.truncated, ["outcome"]);
+    }
+
+    #[test]
+    fn a_listing_with_limit_is_the_newest_matches_and_batches_resume_where_they_stopped() {
+        let journal = Journal::new(100, usize::MAX);
+        for i in 0..30 {
+            let mut r = recorded(None, &[], b"", b"{}");
+            r.status = if i % 3 == 0 { 500 } else { 200 };
+            journal.record(r);
+        }
+        let all = Filter::default();
+        assert_eq!(listed(&journal, &all, 7), (1..=30).collect::<Vec<_>>());
+        let errors = Filter { status: Some(StatusFilter::Exact(500)), limit: Some(3), ..Filter::default() };
+        assert_eq!(listed(&journal, &errors, 2), [22, 25, 28]);
+        let none = Filter { limit: Some(0), ..Filter::default() };
+        assert!(listed(&journal, &none, 2).is_empty());
+        let since = Filter { since: Some(Since::Seq(27)), limit: Some(10), ..Filter::default() };
+        assert_eq!(listed(&journal, &since, 2), [28, 29, 30]);
+        let page = Filter { since: Some(Since::Seq(10)), limit: Some(4), ..Filter::default() };
+        assert_eq!(listed(&journal, &page, 3), [11, 12, 13, 14], "with since, limit is a page after it");
     }
 }

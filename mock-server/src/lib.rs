@@ -64,6 +64,7 @@ mod engine;
 mod error;
 mod fault;
 mod journal;
+mod mask;
 pub mod probe;
 mod rawhead;
 mod routes;

@@ -117,7 +117,8 @@ struct SpecsArg {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// Address to bind (loopback by default: the mock accepts any credential).
+    /// Address to bind: an IP address (`::1` or `[::1]` for IPv6) or a name such as `localhost`
+    /// (loopback by default: the mock accepts any credential).
     #[arg(long, env = "VENDOR_MOCK_HOST", default_value = "127.0.0.1")]
     host: String,
     /// Port to bind (0 picks a free one).
@@ -154,6 +155,19 @@ struct ServeArgs {
     /// Requests kept in the journal.
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SIZE", default_value_t = 10_000)]
     journal_size: usize,
+    /// Bytes the journal may hold (at least 1 MiB); the oldest entries go first. Each entry keeps
+    /// at most 64 KiB of its body and of its answer (then a marker and the real length).
+    #[arg(long, env = "VENDOR_MOCK_JOURNAL_BYTES", default_value_t = 64 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024 * 1024..))]
+    journal_bytes: u64,
+    /// Records one vendor's state may hold; past it a create gets the vendor's server error,
+    /// naming the limit (nothing stored is lost).
+    #[arg(long, env = "VENDOR_MOCK_MAX_RECORDS", default_value_t = 1_000_000)]
+    max_records: usize,
+    /// Bytes of records one vendor's state may hold; past it a create gets the vendor's server
+    /// error, naming the limit.
+    #[arg(long, env = "VENDOR_MOCK_STATE_BYTES", default_value_t = 256 * 1024 * 1024)]
+    state_bytes: usize,
     /// Show credentials, passwords and tokens in the journal and state listings (masked otherwise).
     #[arg(long, env = "VENDOR_MOCK_JOURNAL_SECRETS")]
     journal_secrets: bool,
@@ -163,9 +177,18 @@ struct ServeArgs {
     /// Enforce the vendors' documented rate limits (`x-mock.rate_limits`), with their headers.
     #[arg(long, env = "VENDOR_MOCK_RATE_LIMITS")]
     rate_limits: bool,
-    /// Require `Authorization: Bearer <TOKEN>` on the admin API (`/__admin`).
-    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN")]
+    /// Require `Authorization: Bearer <TOKEN>` on the admin API (`/__admin`). Prefer
+    /// `--admin-token-file` or the environment: arguments are visible to every local user.
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN", conflicts_with = "admin_token_file")]
     admin_token: Option<String>,
+    /// Read the admin token from this file (its first line).
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// Also answer admin requests addressed to this host name (repeat or separate with commas;
+    /// `*`: any). Loopback names are always answered; bound to a non-loopback address, so are
+    /// IP addresses and single-label names such as a container's service name.
+    #[arg(long, env = "VENDOR_MOCK_ADMIN_HOST", value_delimiter = ',')]
+    admin_host: Vec<String>,
     /// Reload the `--specs` folder when its spec files change (state is kept; invalid specs are
     /// logged and the previous ones kept).
     #[arg(long, env = "VENDOR_MOCK_WATCH", requires = "specs")]
@@ -275,6 +298,7 @@ fn probe(args: ProbeArgs) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    fixed_malloc_thresholds();
     // Log lines go to a thread of their own (tracing-appender), which writes them through a
     // 64 KiB buffer and flushes whenever it has caught up: one write for many lines under load,
     // no waiting for the terminal or pipe on the request path. Nothing is dropped (lossy off).
@@ -302,7 +326,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let admin_token = admin_token(&args)?;
     let config = Config {
+        journal_bytes: usize::try_from(args.journal_bytes).unwrap_or(usize::MAX),
+        max_records: args.max_records,
+        state_bytes: args.state_bytes,
+        admin_hosts: args.admin_host.clone(),
         seed: args.seed,
         header_case: match args.header_case {
             HeaderCaseArg::Strict => HeaderCase::Strict,
@@ -316,7 +345,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         journal_size: args.journal_size,
         journal_secrets: args.journal_secrets,
         rate_limits: args.rate_limits,
-        admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+        admin_token,
         revisions: args.revision.clone(),
     };
     let guarded = config.admin_token.is_some();
@@ -330,9 +359,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let workers = args.workers.map_or_else(default_workers, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     runtime.block_on(async {
-        let addr: SocketAddr = format!("{}:{}", args.host, args.port)
-            .parse()
-            .with_context(|| format!("`{}` is not an IP address", args.host))?;
+        let addr = bind_address(&args.host, args.port)?;
         let listener = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         let chosen = specs.with_revisions(&args.revision)?;
@@ -367,12 +394,83 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 "warning: bound to {} — the mock accepts any credential and {admin}; keep it off untrusted networks",
                 local.ip()
             );
+            say!(
+                log,
+                "the admin API answers loopback names, IP addresses and single-label host names (a service name); \
+                 give any other name with --admin-host"
+            );
         }
         vendor_mock::run(listener, mock, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     say!(log, "vendor-mock stopped");
     Ok(())
+}
+
+/// glibc's malloc adapts its thresholds to the largest block freed: after one 1 MB body it keeps
+/// tens of MiB of freed memory resident and fragments its arenas, so that every hostile body
+/// leaves more behind (issue 13: measured +23 MiB after five 1 MB bodies, +31 MiB after
+/// fifteen, with no journal growth to explain it). Fixed thresholds (blocks of 256 KiB or more
+/// straight from the system, free memory over 1 MiB given back) keep the resident size where it
+/// was once the answer is sent (+4 MiB after the same fifteen, their journal entries included).
+/// They can only be set when the process starts, and `mallopt` is out of reach of safe Rust, so
+/// `serve` runs itself again once with them in its environment, unless the user set one of them.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fixed_malloc_thresholds() {
+    use std::os::unix::process::CommandExt as _;
+    const MMAP: &str = "MALLOC_MMAP_THRESHOLD_";
+    const TRIM: &str = "MALLOC_TRIM_THRESHOLD_";
+    if [MMAP, TRIM, "GLIBC_TUNABLES"].iter().any(|k| std::env::var_os(k).is_some()) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let mut args = std::env::args_os();
+    let mut again = std::process::Command::new(exe);
+    if let Some(arg0) = args.next() {
+        again.arg0(arg0);
+    }
+    // `exec` only returns if it failed: the server then starts with glibc's defaults.
+    let failed = again.args(args).env(MMAP, "262144").env(TRIM, "1048576").exec();
+    eprintln!("vendor-mock: could not fix malloc's thresholds ({failed}); serving with glibc's defaults");
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fixed_malloc_thresholds() {}
+
+/// The admin token from `--admin-token` or `--admin-token-file`; an empty one is an error
+/// rather than an open admin API (issue 13).
+fn admin_token(args: &ServeArgs) -> anyhow::Result<Option<String>> {
+    let token = match (&args.admin_token, &args.admin_token_file) {
+        (Some(token), _) => Some((token.clone(), "--admin-token".to_owned())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let first = text.lines().next().unwrap_or_default().trim().to_owned();
+            Some((first, format!("--admin-token-file {}", path.display())))
+        }
+        (None, None) => None,
+    };
+    match token {
+        Some((token, from)) if token.trim().is_empty() => {
+            anyhow::bail!("{from}: the admin token is empty; leave the option out for an admin API without a token")
+        }
+        Some((token, _)) => Ok(Some(token)),
+        None => Ok(None),
+    }
+}
+
+/// The address to bind: an IP address (`127.0.0.1`, `::1`, `[::1]`) or a name (`localhost`,
+/// its first address).
+fn bind_address(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    use std::net::ToSocketAddrs as _;
+    (bare, port)
+        .to_socket_addrs()
+        .with_context(|| format!("`{host}` is neither an IP address nor a name this machine resolves"))?
+        .next()
+        .with_context(|| format!("`{host}` resolves to no address"))
 }
 
 /// Half the CPU cores, at least one. On a two-core CI machine, where the clients under test run

@@ -52,12 +52,21 @@ struct Queue {
     heads: VecDeque<RawHead>,
     /// Once set, the recorder is unreliable for the rest of the connection.
     gave_up: bool,
+    /// Why it gave up (for the journal).
+    reason: Option<String>,
 }
 
 impl Queue {
-    fn give_up(&mut self) {
+    /// Stops recording. The heads queued are still popped in order (they were whole before
+    /// the recorder lost its place), unless `out_of_step`: a pop did not match, so none can be.
+    fn give_up(&mut self, reason: impl FnOnce() -> String, out_of_step: bool) {
+        if !self.gave_up {
+            self.reason = Some(reason());
+        }
         self.gave_up = true;
-        self.heads = VecDeque::new();
+        if out_of_step {
+            self.heads = VecDeque::new();
+        }
     }
 }
 
@@ -70,21 +79,51 @@ impl RawHeads {
     /// Call this exactly once for every request served on the connection, in order.
     pub(crate) fn pop_matching(&self, method: &str, target: &str) -> Option<RawHead> {
         let mut queue = self.lock();
-        if queue.gave_up {
+        if queue.gave_up && queue.heads.is_empty() {
             return None;
         }
         match queue.heads.front() {
             Some(head) if head.method == method && head.target == target => queue.heads.pop_front(),
-            _ => {
-                queue.give_up();
+            Some(head) => {
+                let seen = format!("{} {}", head.method, head.target);
+                queue.give_up(
+                    || format!("the head recorded on the wire (`{}`) is not the request served", bounded(&seen)),
+                    true,
+                );
+                None
+            }
+            None => {
+                queue.give_up(|| "no head was recorded for the request served".to_owned(), true);
                 None
             }
         }
     }
 
+    /// Why the recorder gave up on this connection, if it did (issue 13): from then on no
+    /// request on it can have its header-name case checked, so the server answers the current
+    /// one and closes the connection.
+    pub(crate) fn gave_up(&self) -> Option<String> {
+        let queue = self.lock();
+        queue.gave_up.then(|| queue.reason.clone().unwrap_or_else(|| "the recorder gave up".to_owned()))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // Nothing panics while holding the lock, but never propagate a poisoned lock anyway.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Why the recorder of the connection a request came on gave up, if it did (see
+/// [`RawHeads::gave_up`]); `None` as well for requests served without a recorder.
+pub(crate) fn gave_up(parts: &http::request::Parts) -> Option<String> {
+    parts.extensions.get::<RawHeads>()?.gave_up()
+}
+
+/// At most 120 characters of a text shown in a reason (a target can be as long as a head).
+fn bounded(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -125,7 +164,8 @@ impl<S> Recording<S> {
         let result = result.and_then(|()| if queue.heads.len() > MAX_QUEUED { Err(GiveUp::QueueFull) } else { Ok(()) });
         if let Err(reason) = result {
             tracing::debug!(%reason, "raw header recorder gave up for this connection");
-            queue.give_up();
+            queue.heads.truncate(MAX_QUEUED);
+            queue.give_up(|| reason.to_string(), false);
             self.parser.stop();
         }
     }
@@ -635,7 +675,10 @@ mod tests {
         let (recording, heads) =
             read_whole(b"GET /a HTTP/1.1\r\n\r\n\x00\x01 not http\r\n\r\nGET /b HTTP/1.1\r\n\r\n").await;
         assert!(gave_up(&heads));
-        assert_eq!(heads.pop_matching("GET", "/a"), None);
+        // The head that was whole before the garbage is still served with its names; nothing after.
+        assert_eq!(heads.pop_matching("GET", "/a"), Some(head("GET", "/a", &[])));
+        assert_eq!(heads.pop_matching("GET", "/b"), None);
+        assert!(heads.gave_up().is_some_and(|reason| reason.contains("not parsable")));
         assert_eq!(recording.parser.state, State::Stopped);
         assert_eq!(recording.parser.buf.capacity(), 0);
     }
@@ -698,11 +741,17 @@ mod tests {
 
     #[tokio::test]
     async fn too_many_unpopped_heads_make_the_recorder_give_up() {
-        for (count, recorded) in [(MAX_QUEUED, true), (MAX_QUEUED + 1, false)] {
+        for (count, gives_up) in [(MAX_QUEUED, false), (MAX_QUEUED + 1, true)] {
             let wire = b"GET / HTTP/1.1\r\n\r\n".repeat(count);
             let (_, heads) = read_whole(&wire).await;
-            assert_eq!(heads.pop_matching("GET", "/").is_some(), recorded);
+            assert_eq!(gave_up(&heads), gives_up, "{count} heads");
+            // The heads recorded stay in order; the recorder records no more.
+            assert!(heads.pop_matching("GET", "/").is_some());
         }
+        let wire = b"GET / HTTP/1.1\r\n\r\n".repeat(MAX_QUEUED + 2);
+        let (_, heads) = read_whole(&wire).await;
+        let popped = (0..MAX_QUEUED + 2).filter(|_| heads.pop_matching("GET", "/").is_some()).count();
+        assert_eq!(popped, MAX_QUEUED, "the heads past the queue's bound are not kept");
     }
 
     #[test]

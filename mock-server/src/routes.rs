@@ -57,7 +57,7 @@ fn routes_of(vendor: &Vendor) -> impl Iterator<Item = String> + '_ {
 
 /// The route of `vendor` nearest to `METHOD path` (edit distance), if it has any.
 pub(crate) fn nearest_of(vendor: &Vendor, method: &Method, path: &str) -> Option<String> {
-    let asked = format!("{method} {path}");
+    let asked = crate::engine::nearest_probe(method, path);
     routes_of(vendor).min_by_key(|route| strsim::levenshtein(&asked, route))
 }
 

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::admin;
+use crate::admin::guard::Bound;
 use crate::engine::{self, Mock};
 use crate::fault::Breakable;
 use crate::rawhead;
@@ -47,13 +48,16 @@ pub async fn run(listener: TcpListener, mock: Arc<Mock>, shutdown: impl Future<O
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let bound = Bound(listener.local_addr()?);
+    let mut accept_errors = AcceptErrors::default();
     loop {
         let (tcp, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
+                    // Out of file descriptors and the like: back off instead of spinning, and
+                    // log at most once a second (issue 13: it was every 20 ms).
+                    accept_errors.failed(&e);
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
@@ -67,6 +71,7 @@ pub async fn run(listener: TcpListener, mock: Arc<Mock>, shutdown: impl Future<O
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(heads.clone());
             request.extensions_mut().insert(Arc::clone(&control));
+            request.extensions_mut().insert(bound);
             router.clone().oneshot(request.map(Body::new))
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
@@ -81,4 +86,26 @@ pub async fn run(listener: TcpListener, mock: Arc<Mock>, shutdown: impl Future<O
         tracing::warn!("in-flight requests did not finish within {DRAIN:?}");
     }
     Ok(())
+}
+
+/// Accept errors, logged at most once a second with how many were not.
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl AcceptErrors {
+    const EVERY: Duration = Duration::from_secs(1);
+
+    fn failed(&mut self, error: &std::io::Error) {
+        let now = std::time::Instant::now();
+        if self.last_logged.is_some_and(|at| now.duration_since(at) < Self::EVERY) {
+            self.unlogged += 1;
+            return;
+        }
+        tracing::warn!(error = %error, also_failed_since_last_warning = self.unlogged, "accept failed");
+        self.last_logged = Some(now);
+        self.unlogged = 0;
+    }
 }

@@ -152,9 +152,17 @@ enum Piece {
     Expr(Expr),
 }
 
-/// `a.b.0 ?? c`: alternatives, each a dotted path.
+/// `a.b.0 ?? c ?? "text"`: alternatives, each a dotted path or a quoted literal text.
 #[derive(Debug, Clone)]
-struct Expr(Vec<Vec<Box<str>>>);
+struct Expr(Vec<Alternative>);
+
+#[derive(Debug, Clone)]
+enum Alternative {
+    Path(Vec<Box<str>>),
+    /// `"text"` or `'text'` (issue 13: a template's own default, e.g. the vendor's message for a
+    /// `server_error` that the mock's limits fill with `error.detail`).
+    Literal(Value),
+}
 
 /// What a placeholder found: a value in the context, an `index`, or nothing.
 enum Found<'a> {
@@ -239,14 +247,30 @@ fn pieces(s: &str) -> Vec<Piece> {
 
 impl Expr {
     fn new(expr: &str) -> Self {
-        Self(expr.split("??").map(|alt| alt.trim().split('.').map(Box::from).collect()).collect())
+        Self(
+            expr.split("??")
+                .map(str::trim)
+                .map(|alt| {
+                    let quoted = alt.len() >= 2
+                        && ((alt.starts_with('"') && alt.ends_with('"'))
+                            || (alt.starts_with('\'') && alt.ends_with('\'')));
+                    match quoted {
+                        true => Alternative::Literal(Value::from(&alt[1..alt.len() - 1])),
+                        false => Alternative::Path(alt.split('.').map(Box::from).collect()),
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// The first alternative that is not null.
-    fn eval<'a>(&self, scope: Scope<'a>) -> Found<'a> {
+    fn eval<'a>(&'a self, scope: Scope<'a>) -> Found<'a> {
         self.0
             .iter()
-            .map(|path| find(path.iter().map(|s| &**s), scope))
+            .map(|alt| match alt {
+                Alternative::Path(path) => find(path.iter().map(|s| &**s), scope),
+                Alternative::Literal(text) => Found::Ref(text),
+            })
             .find(|f| !matches!(f, Found::Null))
             .unwrap_or(Found::Null)
     }
@@ -439,5 +463,14 @@ mod tests {
     fn keys_are_rendered_and_missing_values_become_null() {
         let out = render(&json!({"{{k}}": "{{missing}}"}), &json!({"k": "email"}));
         assert_eq!(out, json!({"email": null}));
+    }
+
+    #[test]
+    fn a_quoted_alternative_is_literal_text_used_when_the_paths_are_null() {
+        let template = json!({"m": "{{error.detail ?? \"Internal server error\"}}", "t": "x {{a ?? 'b c'}}"});
+        let plain = json!({"error": {}});
+        assert_eq!(compiled(&template, &plain), json!({"m": "Internal server error", "t": "x b c"}));
+        let filled = json!({"error": {"detail": "state full"}, "a": 1});
+        assert_eq!(compiled(&template, &filled), json!({"m": "state full", "t": "x 1"}));
     }
 }

@@ -245,6 +245,13 @@ async fn a_person_sees_each_request_its_details_state_faults_and_an_empty_list_a
     let state = browser.text_of("#state").await;
     assert!(state.contains("smartlead") && state.contains("1 record"), "{state}");
 
+    // Many records: the page shows every count and the first page of records (issue 13).
+    let records: Vec<serde_json::Value> =
+        (0..50).map(|n| serde_json::json!({"email": format!("v{n}@example.com"), "client_users": []})).collect();
+    server.mock().seed_records("voiceaiwrapper", &vendor_mock::SeedBatch::new(records)).expect("seeded");
+    let state = browser.wait_text("#state", "50 records").await;
+    assert!(state.contains("shown)"), "only the first page of records: {state}");
+
     // A request sent while the page is open shows up by itself.
     smartlead(&server, "sk_dash_key", "grace@example.com").await;
     let rows = browser.wait_rows(5).await;

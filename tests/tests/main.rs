@@ -24,6 +24,7 @@ mod dashboard;
 mod documented;
 mod fidelity;
 mod header_case;
+mod hostile_input;
 mod pipeline;
 mod probe;
 mod readme;

@@ -96,9 +96,21 @@ impl FieldPath {
 
     /// Every value at the path, each with its concrete path (`client_users[1].email`).
     pub fn values<'a>(&self, value: &'a Value) -> Vec<(String, &'a Value)> {
+        self.walk(value, true)
+    }
+
+    /// Every value at the path, without their paths (no allocation per value).
+    pub fn all<'a>(&self, value: &'a Value) -> Vec<&'a Value> {
+        self.walk(value, false).into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// The values at the path, with their concrete paths when `paths` (else empty strings,
+    /// which allocate nothing).
+    fn walk<'a>(&self, value: &'a Value, paths: bool) -> Vec<(String, &'a Value)> {
         // A plain property name (most rules): one lookup.
         if let Some(key) = self.as_key() {
-            return value.get(key).map(|v| (key.to_owned(), v)).into_iter().collect();
+            let at = |v| (if paths { key.to_owned() } else { String::new() }, v);
+            return value.get(key).map(at).into_iter().collect();
         }
         let mut found = vec![(String::new(), value)];
         for segment in &self.segments {
@@ -107,16 +119,21 @@ impl FieldPath {
                 match (segment, v) {
                     (Segment::Key(key), Value::Object(map)) => {
                         if let Some(child) = map.get(key) {
-                            let at = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                            let at = match (paths, at.is_empty()) {
+                                (false, _) => at,
+                                (true, true) => key.clone(),
+                                (true, false) => format!("{at}.{key}"),
+                            };
                             next.push((at, child));
                         }
                     }
                     (Segment::Each, Value::Array(items)) => {
-                        next.extend(items.iter().enumerate().map(|(i, item)| (format!("{at}[{i}]"), item)));
+                        let at = |i: usize| if paths { format!("{at}[{i}]") } else { String::new() };
+                        next.extend(items.iter().enumerate().map(|(i, item)| (at(i), item)));
                     }
                     (Segment::Index(i), Value::Array(items)) => {
                         if let Some(item) = items.get(*i) {
-                            next.push((format!("{at}[{i}]"), item));
+                            next.push((if paths { format!("{at}[{i}]") } else { String::new() }, item));
                         }
                     }
                     _ => {}

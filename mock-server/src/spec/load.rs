@@ -95,7 +95,9 @@ pub(super) fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> 
     for row in &ext.fidelity {
         row.check(create).map_err(|(step, m)| src.at(&step, m))?;
     }
+    let secrets = secret_names(&ext.auth, &operations);
     Ok(Vendor {
+        secrets,
         name: ext.vendor,
         revision: ext.revision.unwrap_or_else(|| DEFAULT_REVISION.to_owned()),
         title: ext.title,
@@ -107,6 +109,41 @@ pub(super) fn parse_vendor(file: &str, text: &str) -> Result<Vendor, SpecError> 
         fidelity: ext.fidelity,
         rate_limits: ext.rate_limits,
     })
+}
+
+/// The vendor's secret field names (see [`Vendor::secrets`]), without repeats.
+fn secret_names(auth: &Auth, operations: &[Operation]) -> Vec<String> {
+    fn walk(schema: &Value, out: &mut Vec<String>) {
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, property) in properties {
+                let write_only = property.get("writeOnly").and_then(Value::as_bool) == Some(true);
+                let password = property.get("format").and_then(Value::as_str) == Some("password");
+                if write_only || password {
+                    out.push(name.clone());
+                }
+                walk(property, out);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(child) = schema.get(key).filter(|c| c.is_object()) {
+                walk(child, out);
+            }
+        }
+        for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
+            for child in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+                walk(child, out);
+            }
+        }
+    }
+    let mut out: Vec<String> = auth.credentials.iter().filter(|c| !c.tenant).map(|c| c.key.clone()).collect();
+    for op in operations {
+        if let Some(schema) = &op.request_schema {
+            walk(schema, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The YAML text as a JSON document (OpenAPI 3.1), merges applied and local `$ref`s resolved.

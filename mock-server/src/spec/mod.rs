@@ -213,6 +213,15 @@ impl Specs {
         out
     }
 
+    /// Every vendor's secret field names (all revisions), for masking whatever request carries
+    /// them: a client may send a field where another vendor expects it.
+    pub(crate) fn secret_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.all.iter().flat_map(|v| v.secrets.iter().map(String::as_str)).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The vendor served under this name.
     pub fn vendor(&self, name: &str) -> Option<&Arc<Vendor>> {
         self.vendors.iter().find(|v| v.name == name)

@@ -37,6 +37,10 @@ pub struct Vendor {
     pub fidelity: Vec<Fidelity>,
     /// The vendor's documented rate limits, enforced under `--rate-limits`.
     pub rate_limits: Option<RateLimits>,
+    /// Field names whose values are secrets: every request-schema property marked
+    /// `writeOnly: true` or `format: password`, and the keys of the credential parts that are
+    /// not tenant ids. Masked in the journal and state listings unless `--journal-secrets`.
+    pub secrets: Vec<String>,
 }
 
 impl Vendor {
