@@ -7,13 +7,13 @@
 //! | `GET /__admin/requests` | the journal, newest last; filters `vendor`, `credential`, `status` (`429` or `4xx`), `outcome`, `since` (a `seq`: newer entries; or an RFC 3339 time: entries at or after it), `limit` (the newest N; with `since`, the first N after it) |
 //! | `DELETE /__admin/requests` | empties the journal |
 //! | `GET /__admin/state`, `GET /__admin/state/{vendor}` | the records that exist |
-//! | `POST /__admin/state/{vendor}` | seeds records ([`SeedBatch`](seed::SeedBatch)) |
+//! | `POST /__admin/state/{vendor}` | seeds records ([`SeedBatch`](crate::seed::SeedBatch)) |
 //! | `POST /__admin/reset` | forgets everything, one vendor (`{"vendor"}`) or one credential (`{"vendor","credential"}`) |
 //! | `GET`/`POST`/`DELETE /__admin/faults`, `DELETE /__admin/faults/{id}` | faults |
 //! | `GET /__admin/ui` | the dashboard (plain HTML and JS, no data of its own) |
 //!
 //! Admin requests are not journalled, but each one pops its raw head from the connection's queue
-//! (see [`crate::engine::raw_header_names`]) so that a vendor request after it on the same
+//! (see [`crate::handle::raw_header_names`]) so that a vendor request after it on the same
 //! keep-alive connection gets its own header names. Answers are JSON (`{"error": …}` on failure)
 //! with `Cache-Control: no-store`. With `--admin-token T`, every route but the dashboard's static
 //! files needs `Authorization: Bearer T`. Every route answers only its own user ([`guard`]:
@@ -22,8 +22,6 @@
 
 pub(crate) mod guard;
 pub(crate) mod listing;
-pub(crate) mod seed;
-pub(crate) mod watch;
 
 use std::sync::Arc;
 
@@ -35,11 +33,11 @@ use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::engine::Mock;
 use crate::fault::{Effect, Fault};
 use crate::journal::{Filter, Since, StatusFilter, credential_hash};
+use crate::mock::Mock;
+use crate::seed::{SeedBatch, SeedError};
 use crate::spec::ADMIN_PREFIX;
-use seed::{SeedBatch, SeedError};
 
 const DASHBOARD_HTML: &str = include_str!("../assets/dashboard.html");
 const DASHBOARD_JS: &str = include_str!("../assets/dashboard.js");
@@ -53,7 +51,7 @@ const DASHBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 's
 pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     // Keep the connection's raw-head queue in step, whatever is answered below.
-    let _ = crate::engine::raw_header_names(&parts);
+    let _ = crate::handle::raw_header_names(&parts);
     let mut response = answer(&mock, &parts, body).await;
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -309,7 +307,7 @@ fn parse_since(value: &str) -> Result<Since, String> {
 /// Records as the admin API shows them: secrets masked unless `--journal-secrets`.
 fn shown(mock: &Mock, mut records: Value) -> Value {
     if let Some(secrets) = mock.secrets() {
-        crate::mask::mask_json(&mut records, &secrets);
+        crate::redact::mask_json(&mut records, &secrets);
     }
     records
 }

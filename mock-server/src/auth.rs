@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use http::request::Parts;
 use serde::Deserialize;
 
-use crate::error::Rejection;
+use crate::rejection::Rejection;
 use crate::spec::{CredentialLocation, CredentialPart, Operation, Vendor};
 use crate::state::{Credentials, tenants_of};
 

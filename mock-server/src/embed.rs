@@ -8,13 +8,13 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::admin::seed::{SeedData, SeedError};
-use crate::admin::watch::{WATCH_INTERVAL, fingerprint, watch_from};
 use crate::auth::{CredentialList, HeaderCase};
-use crate::engine::{Config, Mock};
 use crate::fault::Fault;
 use crate::journal::Entry;
+use crate::mock::{Config, Mock};
+use crate::seed::{SeedData, SeedError};
 use crate::spec::{SpecError, Specs};
+use crate::watch::{WATCH_INTERVAL, fingerprint, watch_from};
 
 /// A running mock on `127.0.0.1` with a port of its own; dropping it shuts the server down.
 ///

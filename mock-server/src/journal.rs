@@ -122,10 +122,10 @@ pub struct Entry {
     pub response: Value,
     pub outcome: Outcome,
     pub duration_us: u64,
-    /// The body's real length in bytes (the journal keeps at most [`KEPT_BODY`] of it).
+    /// The body's real length in bytes (the journal keeps at most `KEPT_BODY`, 64 KiB, of it).
     #[serde(default)]
     pub body_bytes: u64,
-    /// The answer's real length in bytes (the journal keeps at most [`KEPT_BODY`] of it).
+    /// The answer's real length in bytes (the journal keeps at most `KEPT_BODY`, 64 KiB, of it).
     #[serde(default)]
     pub response_bytes: u64,
     /// What the journal cut to its per-entry caps (`body`, `response`, `headers`, `target`,

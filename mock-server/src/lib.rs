@@ -5,8 +5,35 @@
 //! extensions hold the vendor knowledge (auth, uniqueness, ids, error templates, fidelity).
 //! The engine is generic: a fifth vendor is a spec file.
 //!
-//! A request goes route → auth → parse → validate → state → respond → journal; read
-//! `engine.rs` top to bottom to follow it.
+//! ## Layout
+//!
+//! One create, from the socket to the journal, crosses these files in this order:
+//!
+//! | file | what it holds |
+//! | --- | --- |
+//! | `server.rs` | [`run`]: the accept loop (one task per connection) and [`app`], the axum router: `/__admin` to `admin.rs`, everything else to `handle.rs` |
+//! | `conn.rs` | the connection wrapper: idle time-out, connection-level faults (reset, empty reply) |
+//! | `rawhead.rs` | records each request head's raw header names, for case-exact headers (HTTP/1.1) |
+//! | `handle.rs` | the request path: route, read the body, then faults, `Prefer`, auth, rate limit, parse, validate, state, respond; the journal entry is recorded before the answer goes out |
+//! | `route.rs` | which vendor and operation a path and method are; the vendor's 404/405 under its path prefixes, else the mock's neutral 404; `GET /` |
+//! | `body.rs` | the body within `--body-limit` and `--client-timeout`, parsed as JSON, validated against the request schema with bounded work, unknown fields stripped |
+//! | `fault.rs` | programmed misbehaviour (`/__admin/faults`): which faults a request draws |
+//! | `prefer.rs` | `Prefer: code=…` / `example=…`: an answer forced from the spec's templates |
+//! | `auth.rs` | the credential parts where the spec puts them, reject / forbidden prefixes, tenants |
+//! | `rate_limit.rs` | the vendors' documented rate limits (`--rate-limits`) |
+//! | `state.rs` | records per vendor and collection, uniqueness in its scope, generated ids, `--max-records` |
+//! | `respond.rs` | the success answer from the operation's template; rate-limit and fault answers |
+//! | `rejection.rs` | every way a request fails, rendered with the vendor's error template |
+//! | `answer.rs` | `Answer`: status, headers and JSON text, the one type that becomes a response |
+//! | `journal.rs` | the request journal, bounded in entries and bytes (`--journal-size`, `--journal-bytes`) |
+//! | `redact.rs` | secrets masked in journal entries and state listings, in any body form |
+//!
+//! Around the path: `spec/` (the one typed spec model: [`spec::Vendor`], [`spec::FieldPath`],
+//! loading and checking, revisions and [`spec::Diff`]), `template.rs` (templates compiled to
+//! JSON text), `mock.rs` ([`Config`] and [`Mock`], what the other files share), `admin.rs` and
+//! `admin/` (the admin API, its guard and its paged listings), `seed.rs`, `watch.rs`
+//! (`--watch`), `embed.rs` ([`MockServer`] for Rust tests) and `probe.rs` / `probe/`
+//! (`vendor-mock probe` against a live vendor).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,27 +85,36 @@
 //! declares in `x-mock.rate_limits`.
 
 mod admin;
+mod answer;
 mod auth;
+mod body;
+mod conn;
 mod embed;
-mod engine;
-mod error;
 mod fault;
+mod handle;
 mod journal;
-mod mask;
+mod mock;
+mod prefer;
 pub mod probe;
+mod rate_limit;
 mod rawhead;
-mod routes;
+mod redact;
+mod rejection;
+mod respond;
+mod route;
+mod seed;
 mod server;
 pub mod spec;
 mod state;
 mod template;
+mod watch;
 
-pub use admin::seed::{SeedBatch, SeedData, SeedError};
-pub use admin::watch::{WATCH_INTERVAL, watch_specs};
 pub use auth::{CredentialList, HeaderCase};
 pub use embed::{MockServer, MockServerBuilder, StartError};
-pub use engine::{Config, Mock};
 pub use fault::{Effect, Fault};
 pub use journal::{Entry, Outcome, Violation};
+pub use mock::{Config, Mock};
+pub use seed::{SeedBatch, SeedData, SeedError};
 pub use server::{app, run};
 pub use spec::{DEFAULT_REVISION, SpecError, Specs};
+pub use watch::{WATCH_INTERVAL, watch_specs};

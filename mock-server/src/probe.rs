@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::auth::{CredentialList, mask};
-use crate::engine::{Config, Mock};
+use crate::mock::{Config, Mock};
 use crate::spec::{FidelityStatus, SpecError, Specs, Vendor};
 use compare::Answered;
 use plan::Step;

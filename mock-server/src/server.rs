@@ -17,8 +17,9 @@ use tower::ServiceExt as _;
 
 use crate::admin;
 use crate::admin::guard::Bound;
-use crate::engine::{self, Mock};
-use crate::fault::Breakable;
+use crate::conn::Breakable;
+use crate::handle;
+use crate::mock::Mock;
 use crate::rawhead;
 use crate::spec::ADMIN_PREFIX;
 
@@ -35,7 +36,7 @@ pub fn app(mock: Arc<Mock>) -> Router {
         .route(ADMIN_PREFIX, any(admin::handle))
         .route(&format!("{ADMIN_PREFIX}/"), any(admin::handle))
         .route(&format!("{ADMIN_PREFIX}/{{*rest}}"), any(admin::handle))
-        .fallback(engine::handle)
+        .fallback(handle::handle)
         .with_state(mock)
 }
 

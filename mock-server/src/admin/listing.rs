@@ -12,9 +12,9 @@ use bytes::Bytes;
 use http::{HeaderValue, header};
 use serde_json::{Map, Value, json};
 
-use crate::engine::Mock;
 use crate::journal::Filter;
-use crate::mask::Secrets;
+use crate::mock::Mock;
+use crate::redact::Secrets;
 
 /// Entries taken from the journal per batch, and about how many bytes of text.
 const BATCH_ENTRIES: usize = 64;
@@ -80,7 +80,7 @@ impl Listing {
             self.left -= entries.len();
             for mut entry in entries {
                 if let Some(secrets) = &self.secrets {
-                    crate::mask::mask_entry(&mut entry, secrets);
+                    crate::redact::mask_entry(&mut entry, secrets);
                 }
                 if !first {
                     out.push(b',');
@@ -158,7 +158,7 @@ pub(crate) fn state(
     for (vendor, collection, _, text) in taken {
         let mut record = crate::state::parse_stored(&text);
         if let Some(secrets) = &secrets {
-            crate::mask::mask_json(&mut record, secrets);
+            crate::redact::mask_json(&mut record, secrets);
         }
         if let Some(Value::Object(by_collection)) = records.get_mut(vendor.as_str()) {
             if let Value::Array(list) = by_collection.entry(collection).or_insert_with(|| Value::Array(Vec::new())) {

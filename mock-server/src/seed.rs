@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::Mock;
+use crate::mock::Mock;
 use crate::spec::Action;
 use crate::state::Credentials;
 
@@ -173,6 +173,26 @@ pub(crate) fn seed(mock: &Mock, vendor: &str, batch: &SeedBatch) -> Result<Vec<V
         field: c.field,
         value: c.value,
     })
+}
+
+impl Mock {
+    /// Inserts records into a vendor's state as if they had been created, through the same
+    /// uniqueness index (so a test can start from "this e-mail already exists"). Returns the
+    /// records as stored, with their generated ids.
+    pub fn seed_records(&self, vendor: &str, batch: &SeedBatch) -> Result<Vec<Value>, SeedError> {
+        seed(self, vendor, batch)
+    }
+
+    /// Seeds every batch of a seed file (`--seed-data`); returns how many records were inserted.
+    pub fn seed_data(&self, data: &SeedData) -> Result<usize, SeedError> {
+        let mut count = 0;
+        for (vendor, batches) in data.vendors() {
+            for batch in batches {
+                count += self.seed_records(vendor, batch)?.len();
+            }
+        }
+        Ok(count)
+    }
 }
 
 #[cfg(test)]

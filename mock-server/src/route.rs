@@ -1,3 +1,5 @@
+//! Which vendor and operation a request is for ([`route`]), and what happens when none is.
+//!
 //! Requests that no vendor route matches: which vendor, if any, owns the path (its path
 //! prefix), the mock's own neutral 404 for paths no vendor owns, and `GET /`, which points to the
 //! dashboard and lists every route.
@@ -10,11 +12,18 @@
 
 use std::sync::Arc;
 
-use http::{Method, StatusCode};
-use serde_json::{Map, Value, json};
+use http::Method;
+use serde_json::{Value, json};
 
-use crate::error::{Answer, bounded};
-use crate::spec::{ADMIN_PREFIX, Specs, Vendor};
+use crate::answer::Answer;
+use crate::rejection::Rejection;
+use crate::spec::{Operation, Specs, Vendor};
+
+use http::StatusCode;
+use serde_json::Map;
+
+use crate::rejection::bounded;
+use crate::spec::ADMIN_PREFIX;
 
 /// The segments of a path, without empty ones (`/a//b/` → `[a, b]`).
 fn segments(path: &str) -> Vec<&str> {
@@ -57,7 +66,7 @@ fn routes_of(vendor: &Vendor) -> impl Iterator<Item = String> + '_ {
 
 /// The route of `vendor` nearest to `METHOD path` (edit distance), if it has any.
 pub(crate) fn nearest_of(vendor: &Vendor, method: &Method, path: &str) -> Option<String> {
-    let asked = crate::engine::nearest_probe(method, path);
+    let asked = nearest_probe(method, path);
     routes_of(vendor).min_by_key(|route| strsim::levenshtein(&asked, route))
 }
 
@@ -106,6 +115,50 @@ pub(crate) fn index(specs: &Specs) -> Answer {
             "vendors": vendors,
         }),
     )
+}
+
+/// The route for a request, or the rejection with the vendor whose shape it should take.
+pub(crate) type Routed<'a> = Result<(&'a Arc<Vendor>, &'a Operation), (Option<&'a Arc<Vendor>>, Rejection)>;
+
+pub(crate) fn route<'a>(specs: &'a Specs, method: &Method, path: &str) -> Routed<'a> {
+    let trimmed = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let ops = || specs.vendors.iter().flat_map(|v| v.operations.iter().map(move |op| (v, op)));
+    if let Some(found) = ops().find(|(_, op)| op.path == trimmed && op.method == method) {
+        return Ok(found);
+    }
+    let same_path: Vec<_> = ops().filter(|(_, op)| op.path == trimmed).collect();
+    if let Some((vendor, _)) = same_path.first() {
+        let allowed = same_path.iter().map(|(_, op)| op.method.to_string()).collect();
+        return Err((
+            Some(vendor),
+            Rejection::MethodNotAllowed { method: method.to_string(), path: path.to_owned(), allowed },
+        ));
+    }
+    // An unknown path is the vendor's (its 404, its journal entry) only when it lies under one
+    // of the vendor's path prefixes; otherwise nobody's: the mock answers its own 404.
+    let owner = owner(specs, trimmed);
+    let nearest = match owner {
+        Some(vendor) => nearest_of(vendor, method, path),
+        None => {
+            let asked = nearest_probe(method, path);
+            let nearest =
+                ops().min_by_key(|(_, op)| strsim::levenshtein(&asked, &format!("{} {}", op.method, op.path)));
+            nearest.map(|(_, op)| format!("{} {}", op.method, op.path))
+        }
+    };
+    Err((
+        owner,
+        Rejection::Unrouted { method: method.to_string(), path: path.to_owned(), nearest: nearest.unwrap_or_default() },
+    ))
+}
+
+/// What the nearest-route search compares with the routes: the method and at most the first
+/// 128 characters of the path (issue 13: the edit distance costs the product of the lengths,
+/// and a 60 KB path took 8 ms; no route is that long).
+pub(crate) fn nearest_probe(method: &Method, path: &str) -> String {
+    const LONGEST: usize = 128;
+    let cut = path.char_indices().nth(LONGEST).map_or(path, |(at, _)| &path[..at]);
+    format!("{method} {cut}")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crate::engine::Mock;
+use crate::mock::Mock;
 use crate::spec::Specs;
 
 /// How often `--watch` looks at the spec files.
