@@ -95,7 +95,8 @@ pub(crate) fn fault_answer(
         Effect::Status { status } => {
             let by_status = vendor.errors.values().find(|t| t.status == status);
             let template = by_status.or_else(|| vendor.errors.get("server_error")).expect("spec loading checks it");
-            let mut answer = Answer::from_template(template, &json!({ "error": { "message": "fault injected" } }));
+            let mut answer =
+                Answer::from_template(template, &json!({ "error": { "message": "fault injected" }, "status": status }));
             answer.status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
             answer
         }

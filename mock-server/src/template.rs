@@ -4,7 +4,7 @@
 //!   and all (a number stays a number, a missing value becomes `null`).
 //! - Placeholders inside a longer string are interpolated as text (`"{{a}} {{b}}"`).
 //! - An expression is a dotted path (`record.client_users.0.email`); `a ?? b` takes the first
-//!   that is not null.
+//!   that is not null; an alternative may also be quoted text or an integer (`status ?? 500`).
 //! - `{"$map": "path", "to": T}` renders `T` once per element of the array at `path`, with `item`
 //!   and `index` bound.
 //! - Object keys are rendered too; a key ending in `?` is dropped when its value is null or empty.
@@ -152,7 +152,8 @@ enum Piece {
     Expr(Expr),
 }
 
-/// `a.b.0 ?? c ?? "text"`: alternatives, each a dotted path or a quoted literal text.
+/// `a.b.0 ?? c ?? "text" ?? 500`: alternatives, each a dotted path, a quoted literal text or an
+/// integer.
 #[derive(Debug, Clone)]
 struct Expr(Vec<Alternative>);
 
@@ -254,9 +255,11 @@ impl Expr {
                     let quoted = alt.len() >= 2
                         && ((alt.starts_with('"') && alt.ends_with('"'))
                             || (alt.starts_with('\'') && alt.ends_with('\'')));
-                    match quoted {
-                        true => Alternative::Literal(Value::from(&alt[1..alt.len() - 1])),
-                        false => Alternative::Path(alt.split('.').map(Box::from).collect()),
+                    let number = alt.parse::<i64>().ok().map(Value::from);
+                    match (quoted, number) {
+                        (true, _) => Alternative::Literal(Value::from(&alt[1..alt.len() - 1])),
+                        (false, Some(number)) => Alternative::Literal(number),
+                        (false, None) => Alternative::Path(alt.split('.').map(Box::from).collect()),
                     }
                 })
                 .collect(),
@@ -467,6 +470,8 @@ mod tests {
 
     #[test]
     fn a_quoted_alternative_is_literal_text_used_when_the_paths_are_null() {
+        assert_eq!(render(&json!("{{status ?? 500}}"), &json!({})), json!(500), "an integer alternative");
+        assert_eq!(render(&json!("{{status ?? 500}}"), &json!({"status": 503})), json!(503));
         let template = json!({"m": "{{error.detail ?? \"Internal server error\"}}", "t": "x {{a ?? 'b c'}}"});
         let plain = json!({"error": {}});
         assert_eq!(compiled(&template, &plain), json!({"m": "Internal server error", "t": "x b c"}));

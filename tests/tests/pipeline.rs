@@ -117,6 +117,23 @@ async fn malformed_and_oversized_bodies_get_the_vendors_body_answers() {
 }
 
 #[tokio::test]
+async fn an_injected_status_is_the_status_the_vendors_error_body_names() {
+    let mock = mock();
+    for spec in VendorSpec::all(&mock.specs()) {
+        let op = spec.create_op();
+        let creds = account(&mock, &spec, "fault").await;
+        mock.inject(vendor_mock::Fault::new(vendor_mock::Effect::Status { status: 503 }).vendor(&spec.name).times(1));
+        let (status, body) = oneshot(&mock, &spec.create(&creds, &op.example())).await;
+        assert_eq!(status, 503, "{}", spec.name);
+        for key in ["statusCode", "status", "code"] {
+            if let Some(named) = body.get(key).and_then(Value::as_u64) {
+                assert_eq!(named, 503, "{}: the body's `{key}` says the injected status: {body}", spec.name);
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn another_method_on_a_vendor_path_gets_the_vendors_method_not_allowed_answer() {
     let mock = mock();
     for spec in VendorSpec::all(&mock.specs()) {
