@@ -10,10 +10,13 @@ use std::time::Duration;
 use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use crate::harness::Client;
+use crate::model::Scenario;
+use crate::options::{RunOptions, VendorSelection};
 use crate::properties;
-use crate::report::{Event, REPLAY_FORMAT, ReplayFile, render_failure};
+use crate::render::render_failure;
+use crate::replay::{REPLAY_FORMAT, REPLAY_VERSION, ReplayFile};
+use crate::report::Event;
 use crate::revisions::RevisionSelection;
-use crate::runner::{RunOptions, VendorSelection};
 use crate::vendor::target_name;
 
 /// Checks that a client of the vendors' create-client endpoints behaves as the vendors document:
@@ -308,9 +311,7 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
         match event {
             Event::RunStarted { seed, cases, client, mock, implementation, vendors } => {
                 if let Some(bar) = &progress {
-                    bar.set_length(
-                        vendors.len() as u64 * crate::runner::Scenario::ALL.len() as u64 * u64::from(*cases),
-                    );
+                    bar.set_length(vendors.len() as u64 * Scenario::ALL.len() as u64 * u64::from(*cases));
                 }
                 let version = if implementation.version.is_empty() {
                     String::new()
@@ -421,13 +422,14 @@ fn replay(args: ReplayArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(f) => f,
         Err(e) => return usage(err, &format!("{}: {e}", args.file.display())),
     };
-    if file.format != REPLAY_FORMAT || file.version != 1 {
-        return usage(err, &format!("{}: not a vendor-conformance replay file (version 1)", args.file.display()));
+    if file.format != REPLAY_FORMAT || file.version != REPLAY_VERSION {
+        let path = args.file.display();
+        return usage(err, &format!("{path}: not a vendor-conformance replay file (version {REPLAY_VERSION})"));
     }
     let options = RunOptions { seed: file.seed, ..options };
     let target = target_name(&file.vendor, &file.revision);
     let _ = writeln!(out, "replaying {} [{target}] from {}", file.property, args.file.display());
-    match crate::runner::replay(client, &file, options, &mut |_| {}) {
+    match crate::replay::replay(client, &file, options, &mut |_| {}) {
         Ok((executed, failure, implementation)) => {
             let _ = writeln!(out, "client: {} ({})", implementation.name, implementation.language);
             match failure {

@@ -55,7 +55,9 @@ impl HarnessError {
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
     #[error("in-process mock: {0}")]
-    Start(#[from] std::io::Error),
+    Runtime(#[from] std::io::Error),
+    #[error("in-process mock: {0}")]
+    Start(#[from] vendor_mock::StartError),
     #[error("mock at {url}: {message}")]
     Admin { url: String, message: String },
     #[error("the suite's own request failed: {0}")]

@@ -18,12 +18,12 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-
-use crate::json::{Path, Seg};
-use crate::vendor::VendorModel;
 use vendor_mock::spec::FieldPath;
+
+use crate::json::{At, at_index, at_key, shown};
+use crate::model::Broken;
+use crate::vendor::VendorModel;
 
 /// A schema the compiler cannot handle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,17 +31,6 @@ use vendor_mock::spec::FieldPath;
 pub struct SchemaError {
     pub path: String,
     pub message: String,
-}
-
-/// The one constraint a negative input breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Broken {
-    /// Where, as the mock names fields (`client_users[0].email`, `(body)` for the whole body).
-    pub path: String,
-    /// The schema keyword broken (`required`, `type`, `format`, `minimum`, …).
-    pub constraint: String,
-    /// In words.
-    pub description: String,
 }
 
 const ANNOTATIONS: &[&str] = &[
@@ -114,7 +103,7 @@ impl Generator {
     /// Compiles `schema`; values at the `unique` path patterns (`[].email`, `client_users[].email`)
     /// are made distinct within each generated value.
     pub fn new(schema: &Value, unique: Vec<String>) -> Result<Self, SchemaError> {
-        let raw = compile(schema, &Path::default())?;
+        let raw = compile(schema, &None)?;
         let mut fixers = Vec::new();
         for pattern in unique {
             if fixers.iter().any(|(p, _): &(FieldPath, _)| p.as_str() == pattern) {
@@ -146,7 +135,7 @@ impl Generator {
         let schema = self.schema.clone();
         (self.valid.clone(), any::<proptest::sample::Index>())
             .prop_filter_map("the value has no constraint to break", move |(value, index)| {
-                let sites = break_sites(&schema, &value, &Path::default());
+                let sites = break_sites(&schema, &value, &None);
                 if sites.is_empty() {
                     return None;
                 }
@@ -198,8 +187,8 @@ pub fn rng(seed: u64) -> TestRng {
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
 
-fn err(path: &Path, message: impl Into<String>) -> SchemaError {
-    SchemaError { path: path.to_string(), message: message.into() }
+fn err(path: &At, message: impl Into<String>) -> SchemaError {
+    SchemaError { path: shown(path), message: message.into() }
 }
 
 fn types(schema: &Value) -> Vec<String> {
@@ -218,7 +207,7 @@ fn count(schema: &Value, key: &str) -> Option<usize> {
     schema.get(key).and_then(Value::as_u64).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
-fn compile(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, SchemaError> {
+fn compile(schema: &Value, path: &At) -> Result<BoxedStrategy<Value>, SchemaError> {
     let Some(map) = schema.as_object() else {
         return match schema {
             Value::Bool(true) => Ok(Just(json!("any")).boxed()),
@@ -255,13 +244,13 @@ fn compile(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, SchemaEr
     })
 }
 
-fn compile_type(t: &str, schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, SchemaError> {
+fn compile_type(t: &str, schema: &Value, path: &At) -> Result<BoxedStrategy<Value>, SchemaError> {
     Ok(match t {
         "object" => compile_object(schema, path)?,
         "array" => {
             let items = match schema.get("items") {
-                Some(items) => compile(items, &path.index(0))?,
-                None => compile(&json!({"type": "string"}), &path.index(0))?,
+                Some(items) => compile(items, &Some(at_index(path, 0)))?,
+                None => compile(&json!({"type": "string"}), &Some(at_index(path, 0)))?,
             };
             let min = count(schema, "minItems").unwrap_or(0);
             let max = count(schema, "maxItems").unwrap_or(usize::MAX).min(min + 3).max(min);
@@ -299,7 +288,7 @@ fn number(x: f64) -> Value {
     if x.fract() == 0.0 && x.abs() < 1e15 { json!(x as i64) } else { json!(x) }
 }
 
-fn compile_object(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, SchemaError> {
+fn compile_object(schema: &Value, path: &At) -> Result<BoxedStrategy<Value>, SchemaError> {
     let empty = Map::new();
     let properties = schema.get("properties").and_then(Value::as_object).unwrap_or(&empty);
     let required: Vec<&str> =
@@ -314,7 +303,7 @@ fn compile_object(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, S
     let mut presence: Vec<BoxedStrategy<bool>> = Vec::new();
     let mut optional: Vec<Option<usize>> = Vec::new();
     for (name, sub) in properties {
-        values.push(compile(sub, &path.key(name))?);
+        values.push(compile(sub, &Some(at_key(path, name)))?);
         names.push(name.clone());
         if required.contains(&name.as_str()) {
             optional.push(None);
@@ -325,7 +314,7 @@ fn compile_object(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, S
     }
     let extra: BoxedStrategy<Vec<(String, Value)>> = match schema.get("additionalProperties") {
         Some(ap @ Value::Object(_)) => {
-            let value = compile(ap, &path.key("*"))?;
+            let value = compile(ap, &Some(at_key(path, "*")))?;
             proptest::collection::vec(("[a-z][a-z_]{2,9}", value), 0..=2).boxed()
         }
         _ => Just(Vec::new()).boxed(),
@@ -346,7 +335,7 @@ fn compile_object(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, S
         .boxed())
 }
 
-fn compile_string(schema: &Value, path: &Path) -> Result<BoxedStrategy<Value>, SchemaError> {
+fn compile_string(schema: &Value, path: &At) -> Result<BoxedStrategy<Value>, SchemaError> {
     let min = count(schema, "minLength").unwrap_or(0);
     let max = count(schema, "maxLength").unwrap_or(min + 12).max(min);
     if let Some(format) = schema.get("format").and_then(Value::as_str) {
@@ -426,9 +415,9 @@ fn make_distinct(value: &mut Value, fixers: &[(FieldPath, jsonschema::Validator)
             let replacement = (1..1000)
                 .map(|n| variant(&text, n))
                 .find(|c| !seen.contains(&norm(c)) && validator.is_valid(&Value::String(c.clone())));
-            if let (Some(new), Some(slot)) = (replacement, Path::parse(&at).get_mut(value)) {
+            if let (Some(new), Ok(at)) = (replacement, FieldPath::parse(&at)) {
                 seen.insert(norm(&new));
-                *slot = Value::String(new);
+                at.set(value, &mut || Value::String(new.clone()));
             }
         }
     }
@@ -452,7 +441,7 @@ fn variant(text: &str, n: usize) -> String {
 /// One way to break a valid value.
 #[derive(Debug, Clone)]
 struct Site {
-    path: Path,
+    path: At,
     action: Action,
     constraint: &'static str,
     description: String,
@@ -467,7 +456,13 @@ enum Action {
 
 impl Site {
     fn apply(&self, root: &mut Value) {
-        let Some(slot) = self.path.get_mut(root) else { return };
+        match &self.path {
+            None => self.act(root),
+            Some(path) => path.update(root, &mut |slot| self.act(slot)),
+        }
+    }
+
+    fn act(&self, slot: &mut Value) {
         match &self.action {
             Action::Set(v) => *slot = v.clone(),
             Action::Remove(k) => {
@@ -485,10 +480,10 @@ impl Site {
 
     fn broken(&self) -> Broken {
         let path = match &self.action {
-            Action::Remove(k) | Action::Insert(k, _) => self.path.key(k),
+            Action::Remove(k) | Action::Insert(k, _) => Some(at_key(&self.path, k)),
             Action::Set(_) => self.path.clone(),
         };
-        Broken { path: path.to_string(), constraint: self.constraint.to_owned(), description: self.description.clone() }
+        Broken { path: shown(&path), constraint: self.constraint.to_owned(), description: self.description.clone() }
     }
 }
 
@@ -497,14 +492,15 @@ fn wrong_type(types: &[String]) -> Value {
     if types.iter().any(|t| t == "string") { json!(12345) } else { json!("12") }
 }
 
-fn break_sites(schema: &Value, value: &Value, path: &Path) -> Vec<Site> {
+fn break_sites(schema: &Value, value: &Value, path: &At) -> Vec<Site> {
     let mut out = Vec::new();
+    let here = shown(path);
     let mut site = |action: Action, constraint: &'static str, description: String| {
         out.push(Site { path: path.clone(), action, constraint, description });
     };
     if let Some(c) = schema.get("const") {
         let other = if c.is_string() { json!(format!("not-{c}")) } else { json!("not-the-constant") };
-        site(Action::Set(other.clone()), "const", format!("`{path}` is {other}, not the constant {c}"));
+        site(Action::Set(other.clone()), "const", format!("`{here}` is {other}, not the constant {c}"));
     } else if let Some(options) = schema.get("enum").and_then(Value::as_array) {
         let other = if options.iter().all(Value::is_string) {
             json!("not_one_of_the_options")
@@ -512,25 +508,25 @@ fn break_sites(schema: &Value, value: &Value, path: &Path) -> Vec<Site> {
             json!(options.iter().filter_map(Value::as_f64).fold(0.0, f64::max) + 1.0)
         };
         if !options.contains(&other) {
-            site(Action::Set(other.clone()), "enum", format!("`{path}` is {other}, outside the enum"));
+            site(Action::Set(other.clone()), "enum", format!("`{here}` is {other}, outside the enum"));
         }
     }
     let ts = types(schema);
     if !ts.is_empty() {
         let wrong = wrong_type(&ts);
-        site(Action::Set(wrong.clone()), "type", format!("`{path}` is {wrong}, not of type {}", ts.join("|")));
+        site(Action::Set(wrong.clone()), "type", format!("`{here}` is {wrong}, not of type {}", ts.join("|")));
     }
     match value {
         Value::String(s) => {
             if schema.get("format").and_then(Value::as_str) == Some("email") {
-                site(Action::Set(json!("not-an-email")), "format", format!("`{path}` is not an e-mail address"));
+                site(Action::Set(json!("not-an-email")), "format", format!("`{here}` is not an e-mail address"));
             }
             if let Some(min) = count(schema, "minLength").filter(|m| *m >= 1) {
                 let short: String = s.chars().take(min - 1).collect();
-                site(Action::Set(json!(short)), "minLength", format!("`{path}` is shorter than {min}"));
+                site(Action::Set(json!(short)), "minLength", format!("`{here}` is shorter than {min}"));
             }
             if let Some(max) = count(schema, "maxLength") {
-                site(Action::Set(json!("x".repeat(max + 1))), "maxLength", format!("`{path}` is longer than {max}"));
+                site(Action::Set(json!("x".repeat(max + 1))), "maxLength", format!("`{here}` is longer than {max}"));
             }
             if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
                 let check = crate::schema::compile(&json!({"pattern": pattern})).ok();
@@ -538,29 +534,29 @@ fn break_sites(schema: &Value, value: &Value, path: &Path) -> Vec<Site> {
                     .into_iter()
                     .find(|c| check.as_ref().is_some_and(|v| !v.is_valid(&json!(c))));
                 if let Some(bad) = bad {
-                    site(Action::Set(json!(bad)), "pattern", format!("`{path}` does not match `{pattern}`"));
+                    site(Action::Set(json!(bad)), "pattern", format!("`{here}` does not match `{pattern}`"));
                 }
             }
         }
         Value::Number(_) => {
             if let Some(min) = num(schema, "minimum") {
-                site(Action::Set(number(min - 1.0)), "minimum", format!("`{path}` is below the minimum {min}"));
+                site(Action::Set(number(min - 1.0)), "minimum", format!("`{here}` is below the minimum {min}"));
             }
             if let Some(max) = num(schema, "maximum") {
-                site(Action::Set(number(max + 1.0)), "maximum", format!("`{path}` is above the maximum {max}"));
+                site(Action::Set(number(max + 1.0)), "maximum", format!("`{here}` is above the maximum {max}"));
             }
             if let Some(min) = num(schema, "exclusiveMinimum") {
-                site(Action::Set(number(min)), "exclusiveMinimum", format!("`{path}` is not above {min}"));
+                site(Action::Set(number(min)), "exclusiveMinimum", format!("`{here}` is not above {min}"));
             }
         }
         Value::Array(items) => {
             if let Some(min) = count(schema, "minItems").filter(|m| *m >= 1) {
                 let fewer = Value::Array(items.iter().take(min - 1).cloned().collect());
-                site(Action::Set(fewer), "minItems", format!("`{path}` has fewer than {min} item(s)"));
+                site(Action::Set(fewer), "minItems", format!("`{here}` has fewer than {min} item(s)"));
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    out.extend(break_sites(item_schema, item, &path.index(i)));
+                    out.extend(break_sites(item_schema, item, &Some(at_index(path, i))));
                 }
             }
         }
@@ -571,7 +567,7 @@ fn break_sites(schema: &Value, value: &Value, path: &Path) -> Vec<Site> {
                     site(
                         Action::Remove(name.to_owned()),
                         "required",
-                        format!("required `{}` is missing", path.key(name)),
+                        format!("required `{}` is missing", at_key(path, name)),
                     );
                 }
             }
@@ -580,16 +576,16 @@ fn break_sites(schema: &Value, value: &Value, path: &Path) -> Vec<Site> {
                 site(
                     Action::Insert(name.to_owned(), json!("x")),
                     "additionalProperties",
-                    format!("`{}` is not a property the schema allows", path.key(name)),
+                    format!("`{}` is not a property the schema allows", at_key(path, name)),
                 );
             }
             let properties = schema.get("properties").and_then(Value::as_object);
             for (k, v) in map {
                 match properties.and_then(|p| p.get(k)) {
-                    Some(sub) => out.extend(break_sites(sub, v, &path.key(k))),
+                    Some(sub) => out.extend(break_sites(sub, v, &Some(at_key(path, k)))),
                     None => {
                         if let Some(ap @ Value::Object(_)) = schema.get("additionalProperties") {
-                            out.extend(break_sites(ap, v, &path.key(k)));
+                            out.extend(break_sites(ap, v, &Some(at_key(path, k))));
                         }
                     }
                 }
@@ -598,23 +594,6 @@ fn break_sites(schema: &Value, value: &Value, path: &Path) -> Vec<Site> {
         _ => {}
     }
     out
-}
-
-/// Converts a jsonschema instance path (`/client_users/0/email`) to the report form.
-pub(crate) fn pointer_to_path(pointer: &str) -> Path {
-    Path(
-        pointer
-            .split('/')
-            .skip(1)
-            .map(|s| {
-                let s = s.replace("~1", "/").replace("~0", "~");
-                match s.parse::<usize>() {
-                    Ok(n) => Seg::Index(n),
-                    Err(_) => Seg::Key(s),
-                }
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -646,6 +625,18 @@ mod tests {
         }
     }
 
+    /// `a.b[0]` → `a.b`, `a.b` → `a`, `a` → `(body)`.
+    fn parent(path: &str) -> String {
+        let cut = match path.strip_suffix(']') {
+            Some(rest) => rest.rfind('['),
+            None => path.rfind('.'),
+        };
+        match cut {
+            Some(i) if i > 0 => path[..i].to_owned(),
+            _ => "(body)".to_owned(),
+        }
+    }
+
     #[test]
     fn every_negative_input_breaks_the_recorded_constraint_and_only_there() {
         for (name, g) in generators() {
@@ -654,11 +645,10 @@ mod tests {
             for (value, broken) in sample(&g.invalid(), 300, 11) {
                 let errors: Vec<(String, String)> = validator
                     .iter_errors(&value)
-                    .map(|e| (pointer_to_path(&e.instance_path().to_string()).to_string(), e.to_string()))
+                    .map(|e| (crate::json::pointer_to_path(&e.instance_path().to_string()), e.to_string()))
                     .collect();
                 assert!(!errors.is_empty(), "{name}: {value} should break {broken:?}");
-                let at = Path::parse(&broken.path);
-                let allowed = [at.to_string(), at.parent().to_string()];
+                let allowed = [broken.path.clone(), parent(&broken.path)];
                 for (path, message) in &errors {
                     assert!(allowed.contains(path), "{name}: {broken:?} also broke `{path}`: {message} in {value}");
                 }

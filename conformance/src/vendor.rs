@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-pub use vendor_mock::spec::{CredentialLocation as Location, CredentialPart, Operation, UniqueRule, Vendor};
+pub(crate) use vendor_mock::spec::{CredentialLocation as Location, CredentialPart, Operation, Vendor};
 
 use crate::error::SpecError;
 use crate::http1::Request;
@@ -150,7 +150,7 @@ impl VendorModel {
 }
 
 /// `vendor` for the default revision, `vendor@revision` for another.
-pub use vendor_mock::spec::target_name;
+pub(crate) use vendor_mock::spec::target_name;
 
 fn authed_request(
     method: &str,

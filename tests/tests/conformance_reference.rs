@@ -8,10 +8,9 @@ mod reference_client;
 
 use std::collections::BTreeSet;
 
-use conformance::report::render_failure;
 use conformance::{
     Client, ClientOutcome, ClientUnderTest, CreateClient, Ready, Reply, RunOptions, RunReport, Status, VendorSelection,
-    run,
+    render_failure, run,
 };
 use reference_client::{ReferenceClient, VENDORS, build_request, interpret, send, timeout_of};
 use serde_json::Value;

@@ -7,13 +7,13 @@ mod reference_client;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use conformance::generate::{Generator, sample};
-use conformance::report::{render_failure, revision_matrix};
-use conformance::vendor::VendorModel;
+use conformance::VendorModel;
 use conformance::{
     Client, ClientOutcome, ClientUnderTest, CreateClient, Ready, Reply, RevisionSelection, RunOptions, RunReport,
     Status, VendorSelection, run,
 };
+use conformance::{Generator, sample};
+use conformance::{render_failure, revision_matrix};
 use conformance_support::{cli, tempdir};
 use reference_client::{HttpRequest, ReferenceClient, interpret, send, timeout_of};
 use serde_json::Value;

@@ -1,0 +1,216 @@
+//! One scenario of one vendor: proptest generates its cases, each is run and judged, and the
+//! first failure of a property is shrunk to a minimal counterexample.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, TestRunner};
+
+use crate::error::RunError;
+use crate::generate::rng;
+use crate::model::{Executed, Scenario};
+use crate::plan::{PreparedVendor, hash};
+use crate::properties as p;
+use crate::replay;
+use crate::report::{self, Event, Failure};
+use crate::session::Session;
+use crate::verdict::Verdict;
+
+/// The longest a failure is shrunk.
+const MAX_SHRINK_TIME: Duration = Duration::from_secs(30);
+
+/// Per (target, property): how its cases went.
+pub(crate) type Tallies = BTreeMap<(String, &'static str), Tally>;
+
+/// How one property's cases went for one target.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tally {
+    pub pass: u32,
+    pub fail: u32,
+    /// Why it was skipped (the first reason).
+    pub skip: Option<String>,
+}
+
+/// State of one scenario's proptest run.
+#[derive(Default)]
+struct Search {
+    /// The property being shrunk (the first new failure).
+    target: Option<&'static str>,
+    first: Option<Executed>,
+    last_fail: Option<Executed>,
+    abort: Option<RunError>,
+    shrink_steps: u32,
+    shrink_started: Option<Instant>,
+    /// New failures of other properties met while shrinking (reported as found).
+    side: Vec<(&'static str, Executed)>,
+}
+
+/// Runs one scenario's cases; returns the failures of properties not reported yet for the
+/// vendor (`reported` grows with them).
+pub(crate) fn run_scenario(
+    session: &mut Session<'_>,
+    vendor: &PreparedVendor,
+    scenario: Scenario,
+    tallies: &mut Tallies,
+    reported: &mut Vec<&'static str>,
+) -> Result<Vec<Failure>, RunError> {
+    let options = session.options.clone();
+    let key = vendor.model().target();
+    session.emit(&Event::ScenarioStarted {
+        vendor: vendor.model().name().to_owned(),
+        revision: vendor.model().revision().to_owned(),
+        scenario,
+        cases: options.cases,
+    });
+    let seed = hash(&(options.seed, key.as_str(), scenario.name()));
+    let mut runner = TestRunner::new_with_rng(config(options.cases, options.max_shrink_iters), rng(seed));
+    let search = RefCell::new(Search::default());
+    let cells = RefCell::new((session, tallies));
+    let known = reported.clone();
+    let result = runner.run(&vendor.strategy(scenario), |case| {
+        let mut search = search.borrow_mut();
+        if search.abort.is_some() || search.out_of_budget(options.max_shrink_iters) {
+            return Ok(());
+        }
+        let mut cells = cells.borrow_mut();
+        let (session, tallies) = &mut *cells;
+        let started = Instant::now();
+        let executed = match session.execute(vendor, &case) {
+            Ok(e) => e,
+            Err(e) => {
+                search.abort = Some(e);
+                return Ok(());
+            }
+        };
+        session.emit(&case_event(vendor, &executed, search.target.is_some(), started));
+        if search.target.is_none() {
+            count(tallies, &key, &executed);
+        }
+        search.judge(executed, &known, tallies, &key)
+    });
+    let (session, _) = cells.into_inner();
+    let mut search = search.into_inner();
+    if let Some(e) = search.abort.take() {
+        return Err(e);
+    }
+    let minimal = match result {
+        Ok(()) => return Ok(Vec::new()),
+        Err(TestError::Fail(_, minimal)) => minimal,
+        Err(TestError::Abort(reason)) => {
+            return Err(RunError::Usage(format!("{key}/{}: generation gave up: {reason}", scenario.name())));
+        }
+    };
+    let (Some(target), Some(first)) = (search.target, search.first.take()) else { return Ok(Vec::new()) };
+    let shrunk = match search.last_fail.take() {
+        Some(e) if e.case == minimal => e,
+        _ => session.execute(vendor, &minimal)?,
+    };
+    let mut found = vec![(target, shrunk, search.shrink_steps)];
+    found.extend(first.verdicts.failed().into_iter().map(|id| (id, first.clone(), 0)));
+    found.extend(std::mem::take(&mut search.side).into_iter().map(|(id, e)| (id, e, 0)));
+    let mut failures = Vec::new();
+    for (id, executed, steps) in found {
+        if reported.contains(&id) {
+            continue;
+        }
+        let mut failure = report::failure(vendor.model(), id, &executed, steps, &session.base_url());
+        replay::save(&mut failure, &executed.case, &options);
+        session.emit(&Event::Failure(Box::new(failure.clone())));
+        failures.push(failure);
+        reported.push(id);
+    }
+    Ok(failures)
+}
+
+/// proptest's settings for `cases` cases.
+fn config(cases: u32, max_shrink_iters: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases.max(1),
+        // The search enforces the real limits (steps and time) by answering "passes" without
+        // running the case; proptest's own would print to stderr.
+        max_shrink_iters: max_shrink_iters.saturating_mul(8).saturating_add(10_000),
+        max_shrink_time: 0,
+        max_global_rejects: 4096,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+impl Search {
+    /// While shrinking: whether the step or time budget is spent (the case then "passes"
+    /// without running).
+    fn out_of_budget(&mut self, max_steps: u32) -> bool {
+        if self.target.is_none() {
+            return false;
+        }
+        let started = *self.shrink_started.get_or_insert_with(Instant::now);
+        self.shrink_steps >= max_steps || started.elapsed() > MAX_SHRINK_TIME
+    }
+
+    /// proptest's verdict on a case: a failure of the property being searched for (or, before
+    /// one is found, of a property not reported yet for the vendor).
+    fn judge(
+        &mut self,
+        executed: Executed,
+        known: &[&'static str],
+        tallies: &mut Tallies,
+        key: &str,
+    ) -> Result<(), TestCaseError> {
+        let Some(target) = self.target else {
+            // A property already reported for this vendor (by an earlier scenario) is counted,
+            // not reported again: the scenario goes on looking for new failures.
+            let Some(first) = executed.verdicts.failed().into_iter().find(|id| !known.contains(id)) else {
+                return Ok(());
+            };
+            self.target = Some(first);
+            self.first = Some(executed.clone());
+            self.last_fail = Some(executed);
+            return Err(TestCaseError::fail(first));
+        };
+        self.shrink_steps += 1;
+        let first_failures = self.first.as_ref().map(|f| f.verdicts.failed()).unwrap_or_default();
+        for id in executed.verdicts.failed() {
+            let new = id != target && !known.contains(&id) && !first_failures.contains(&id);
+            if new && !self.side.iter().any(|(s, _)| *s == id) {
+                tallies.entry((key.to_owned(), id)).or_default().fail += 1;
+                self.side.push((id, executed.clone()));
+            }
+        }
+        if matches!(executed.verdicts.get(target), Some(Verdict::Fail { .. })) {
+            self.last_fail = Some(executed);
+            Err(TestCaseError::fail(target))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Counts a case's verdicts (not while shrinking: the search would count the same case many
+/// times).
+fn count(tallies: &mut Tallies, key: &str, executed: &Executed) {
+    for (id, verdict) in executed.verdicts.iter() {
+        let Some(prop) = p::by_id(id) else { continue };
+        let t = tallies.entry((key.to_owned(), prop.id)).or_default();
+        match verdict {
+            Verdict::Pass => t.pass += 1,
+            Verdict::Fail { .. } => t.fail += 1,
+            Verdict::Warn { .. } => t.pass += 1,
+            Verdict::Skip { reason } => {
+                t.skip.get_or_insert(reason.clone());
+            }
+        }
+    }
+}
+
+fn case_event(vendor: &PreparedVendor, executed: &Executed, shrinking: bool, started: Instant) -> Event {
+    Event::Case {
+        vendor: vendor.model().name().to_owned(),
+        revision: vendor.model().revision().to_owned(),
+        scenario: executed.case.scenario,
+        shrinking,
+        reported: executed.calls.iter().map(crate::model::Call::reported_word).collect(),
+        properties: executed.verdicts.iter().map(|(k, v)| (k.to_owned(), v.word().to_owned())).collect(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
