@@ -9,8 +9,8 @@ use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, 
 
 use crate::error::RunError;
 use crate::generate::rng;
-use crate::model::{Executed, Scenario};
-use crate::plan::{PreparedVendor, hash};
+use crate::model::Executed;
+use crate::plan::{PreparedVendor, Variant, hash};
 use crate::properties as p;
 use crate::replay;
 use crate::report::{self, Event, Failure};
@@ -19,6 +19,8 @@ use crate::verdict::Verdict;
 
 /// The longest a failure is shrunk.
 const MAX_SHRINK_TIME: Duration = Duration::from_secs(30);
+/// A failure whose case is slow (an injected latency) is shrunk for about this long.
+const SLOW_SHRINK_TIME: Duration = Duration::from_secs(3);
 
 /// Per (target, property): how its cases went.
 pub(crate) type Tallies = BTreeMap<(String, &'static str), Tally>;
@@ -44,31 +46,38 @@ struct Search {
     shrink_started: Option<Instant>,
     /// New failures of other properties met while shrinking (reported as found).
     side: Vec<(&'static str, Executed)>,
+    /// The client crashed or hung: the variant stops here, and its failure is not shrunk (each
+    /// step could cost a restart or a whole time-out).
+    stopped: bool,
+    /// How long the first failing case took: slow cases get fewer shrink steps.
+    first_took: Duration,
 }
 
-/// Runs one scenario's cases; returns the failures of properties not reported yet for the
-/// vendor (`reported` grows with them).
-pub(crate) fn run_scenario(
+/// Runs one variant of a scenario; adds the failures of properties not reported yet for the
+/// vendor to `failures` (and their ids to `reported`).
+pub(crate) fn run_variant(
     session: &mut Session<'_>,
     vendor: &PreparedVendor,
-    scenario: Scenario,
+    variant: &Variant,
     tallies: &mut Tallies,
     reported: &mut Vec<&'static str>,
-) -> Result<Vec<Failure>, RunError> {
+    failures: &mut Vec<Failure>,
+) -> Result<(), RunError> {
     let options = session.options.clone();
     let key = vendor.model().target();
     session.emit(&Event::ScenarioStarted {
         vendor: vendor.model().name().to_owned(),
         revision: vendor.model().revision().to_owned(),
-        scenario,
-        cases: options.cases,
+        scenario: variant.scenario,
+        variant: variant.name.clone(),
+        cases: variant.cases,
     });
-    let seed = hash(&(options.seed, key.as_str(), scenario.name()));
-    let mut runner = TestRunner::new_with_rng(config(options.cases, options.max_shrink_iters), rng(seed));
+    let seed = hash(&(options.seed, key.as_str(), variant.scenario.name(), variant.name.as_str()));
+    let mut runner = TestRunner::new_with_rng(config(variant.cases, options.max_shrink_iters), rng(seed));
     let search = RefCell::new(Search::default());
     let cells = RefCell::new((session, tallies));
     let known = reported.clone();
-    let result = runner.run(&vendor.strategy(scenario), |case| {
+    let result = runner.run(&variant.strategy, |case| {
         let mut search = search.borrow_mut();
         if search.abort.is_some() || search.out_of_budget(options.max_shrink_iters) {
             return Ok(());
@@ -86,6 +95,7 @@ pub(crate) fn run_scenario(
         session.emit(&case_event(vendor, &executed, search.target.is_some(), started));
         if search.target.is_none() {
             count(tallies, &key, &executed);
+            search.first_took = started.elapsed();
         }
         search.judge(executed, &known, tallies, &key)
     });
@@ -95,13 +105,13 @@ pub(crate) fn run_scenario(
         return Err(e);
     }
     let minimal = match result {
-        Ok(()) => return Ok(Vec::new()),
+        Ok(()) => return Ok(()),
         Err(TestError::Fail(_, minimal)) => minimal,
         Err(TestError::Abort(reason)) => {
-            return Err(RunError::Usage(format!("{key}/{}: generation gave up: {reason}", scenario.name())));
+            return Err(RunError::Usage(format!("{key}/{}: generation gave up: {reason}", variant.label())));
         }
     };
-    let (Some(target), Some(first)) = (search.target, search.first.take()) else { return Ok(Vec::new()) };
+    let (Some(target), Some(first)) = (search.target, search.first.take()) else { return Ok(()) };
     let shrunk = match search.last_fail.take() {
         Some(e) if e.case == minimal => e,
         _ => session.execute(vendor, &minimal)?,
@@ -109,7 +119,6 @@ pub(crate) fn run_scenario(
     let mut found = vec![(target, shrunk, search.shrink_steps)];
     found.extend(first.verdicts.failed().into_iter().map(|id| (id, first.clone(), 0)));
     found.extend(std::mem::take(&mut search.side).into_iter().map(|(id, e)| (id, e, 0)));
-    let mut failures = Vec::new();
     for (id, executed, steps) in found {
         if reported.contains(&id) {
             continue;
@@ -120,7 +129,7 @@ pub(crate) fn run_scenario(
         failures.push(failure);
         reported.push(id);
     }
-    Ok(failures)
+    Ok(())
 }
 
 /// proptest's settings for `cases` cases.
@@ -141,11 +150,20 @@ impl Search {
     /// While shrinking: whether the step or time budget is spent (the case then "passes"
     /// without running).
     fn out_of_budget(&mut self, max_steps: u32) -> bool {
+        if self.stopped {
+            return true;
+        }
         if self.target.is_none() {
             return false;
         }
         let started = *self.shrink_started.get_or_insert_with(Instant::now);
-        self.shrink_steps >= max_steps || started.elapsed() > MAX_SHRINK_TIME
+        let slow = self.first_took.as_millis() > 0 && self.first_took.saturating_mul(max_steps) > SLOW_SHRINK_TIME;
+        let steps = if slow {
+            u32::try_from(SLOW_SHRINK_TIME.as_millis() / self.first_took.as_millis().max(1)).unwrap_or(0).max(4)
+        } else {
+            max_steps
+        };
+        self.shrink_steps >= steps || started.elapsed() > MAX_SHRINK_TIME
     }
 
     /// proptest's verdict on a case: a failure of the property being searched for (or, before
@@ -159,9 +177,13 @@ impl Search {
     ) -> Result<(), TestCaseError> {
         let Some(target) = self.target else {
             // A property already reported for this vendor (by an earlier scenario) is counted,
-            // not reported again: the scenario goes on looking for new failures.
-            let Some(first) = executed.verdicts.failed().into_iter().find(|id| !known.contains(id)) else {
-                return Ok(());
+            // not reported again: the scenario goes on looking for new failures, unless the
+            // client crashed or hung.
+            let crashed = executed.calls.iter().any(|c| c.reply.is_err());
+            let new = executed.verdicts.failed().into_iter().find(|id| !known.contains(id));
+            self.stopped = crashed;
+            let Some(first) = new else {
+                return if crashed { Err(TestCaseError::fail("the client crashed or hung")) } else { Ok(()) };
             };
             self.target = Some(first);
             self.first = Some(executed.clone());

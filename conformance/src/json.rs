@@ -113,6 +113,12 @@ fn diff_at(path: &At, expected: &Value, actual: &Value, out: &mut Vec<Difference
     }
 }
 
+/// An integral float as a JSON integer, anything else as a float.
+pub fn number(x: f64) -> Value {
+    #[allow(clippy::cast_possible_truncation)]
+    if x.fract() == 0.0 && x.abs() < 1e15 { serde_json::json!(x as i64) } else { serde_json::json!(x) }
+}
+
 /// Pretty JSON for reports (never fails).
 pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())

@@ -37,10 +37,13 @@
 //!   in `checks/` (`request.rs`, `response.rs`, `expect.rs`); verdicts in `verdict.rs`.
 //! - Around it: `harness.rs` and `protocol.rs` (the client), `mock.rs` (the mock),
 //!   `report.rs`, `render.rs`, `replay.rs` and `redact.rs` (what is printed and saved),
-//!   `cli.rs` (the command line).
+//!   `cli.rs` and `terminal.rs` (the command line and what it shows).
 
+mod cases;
 mod checks;
 mod cli;
+mod credentials;
+mod distinct;
 mod error;
 mod explore;
 mod generate;
@@ -50,6 +53,7 @@ mod json;
 mod judge;
 mod mock;
 mod model;
+mod negative;
 mod options;
 mod plan;
 mod properties;
@@ -62,6 +66,7 @@ mod revisions;
 mod runner;
 mod schema;
 mod session;
+mod terminal;
 mod vendor;
 mod verdict;
 
@@ -71,7 +76,7 @@ pub use generate::{Generator, SchemaError, sample};
 pub use harness::Client;
 pub use http1::{Request as HttpRequest, Response as HttpResponse, send as send_request};
 pub use mock::{HttpMock, InProcessMock, MockAccess};
-pub use model::{Broken, Call, Case, Executed, Scenario};
+pub use model::{Broken, Call, Case, Executed, Refusal, Scenario};
 pub use options::{RunOptions, VendorSelection};
 pub use properties::{ALL as PROPERTIES, Property, Side};
 pub use protocol::{ClientOutcome, ClientUnderTest, CreateClient, Implementation, Ready, Reply};

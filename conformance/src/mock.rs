@@ -99,7 +99,8 @@ impl InProcessMock {
             .enable_all()
             .build()?;
         // Secrets readable in the journal: the checks compare credentials and bodies exactly.
-        let mut builder = MockServer::builder().specs(specs).seed(seed).journal_secrets(true);
+        // The vendors' rate limits enforced, as the vendors do (every case has fresh credentials).
+        let mut builder = MockServer::builder().specs(specs).seed(seed).journal_secrets(true).rate_limits(true);
         for (vendor, revision) in &revisions {
             builder = builder.revision(vendor, revision);
         }

@@ -59,6 +59,10 @@ pub struct RunOptions {
     pub client_label: String,
     /// Most shrink steps per failure.
     pub max_shrink_iters: u32,
+    /// Most restarts of a client that crashed or hung; then the run stops (exit 1).
+    pub max_restarts: u32,
+    /// Warnings fail the run (`--strict`).
+    pub strict: bool,
 }
 
 impl Default for RunOptions {
@@ -76,6 +80,8 @@ impl Default for RunOptions {
             replay_dir: None,
             client_label: "exec:CMD".into(),
             max_shrink_iters: 256,
+            max_restarts: 16,
+            strict: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::json::pretty;
+use crate::model::{Case, Refusal};
 use crate::properties as p;
 use crate::report::{Failure, RunReport, Status, VendorResult};
 use crate::vendor::target_name;
@@ -176,18 +177,14 @@ pub fn render_failure(f: &Failure) -> String {
     let _ = writeln!(out, "  {}", f.message);
     let shrunk =
         if f.shrink_steps > 0 { format!("minimal, after {} shrink steps", f.shrink_steps) } else { "as found".into() };
-    let _ = writeln!(out, "  scenario: {} ({shrunk})", f.scenario.name());
+    let scenario = match f.case.variant.as_str() {
+        "" => f.scenario.name().to_owned(),
+        variant => format!("{} {variant}", f.scenario.name()),
+    };
+    let _ = writeln!(out, "  scenario: {scenario} ({shrunk})");
     let _ = writeln!(out, "  counterexample:");
     out.push_str(&indent(&pretty(&f.case.input), 4));
-    if !f.case.precreate.is_empty() {
-        let _ = writeln!(out, "    pre-created by the suite: entries {:?}", f.case.precreate);
-    }
-    if let Some(fault) = &f.case.fault {
-        let _ = writeln!(out, "    injected fault: {}", serde_json::to_string(fault).unwrap_or_default());
-    }
-    if let Some(b) = &f.case.broken {
-        let _ = writeln!(out, "    broken on purpose: {} ({})", b.description, b.constraint);
-    }
+    out.push_str(&set_up(&f.case));
     if f.requests.is_empty() {
         let _ = writeln!(out, "  request the client sent: (none reached the mock)");
     }
@@ -214,6 +211,50 @@ pub fn render_failure(f: &Failure) -> String {
     let _ = writeln!(out, "  the request the contract expects:");
     out.push_str(&indent(&f.expected_curl, 4));
     out
+}
+
+/// What the suite set up for a case, one line each (indented under the counterexample).
+fn set_up(case: &Case) -> String {
+    let mut out = String::new();
+    if !case.credentials.is_empty() {
+        // Generated for the case (never real secrets): shown whole, since a character of one can be
+        // what a client mangles.
+        let list: Vec<String> = case.credentials.iter().map(|(k, v)| format!("{k}={}", json_text(v))).collect();
+        let _ = writeln!(out, "    credentials: {}", list.join(", "));
+    }
+    if let Some(body) = &case.precreate {
+        let _ = writeln!(out, "    created first by the suite: {}", serde_json::to_string(body).unwrap_or_default());
+    }
+    if let Some(refusal) = &case.refusal {
+        let _ = writeln!(out, "    set up: {}", refusal_text(refusal));
+    }
+    if let Some(fault) = &case.fault {
+        let _ = writeln!(out, "    injected fault: {}", serde_json::to_string(fault).unwrap_or_default());
+    }
+    if let Some(ms) = case.timeout_ms {
+        let _ = writeln!(out, "    the client's time-out: {ms} ms");
+    }
+    if let Some(b) = &case.broken {
+        let _ = writeln!(out, "    broken on purpose: {} ({})", b.description, b.constraint);
+    }
+    out
+}
+
+fn json_text(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn refusal_text(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::RejectedPrefix { part, prefix } => {
+            format!("`{part}` starts with `{prefix}`, which the vendor refuses")
+        }
+        Refusal::Empty { part } => format!("`{part}` is empty"),
+        Refusal::ForeignTenant { part } => format!("`{part}` names another account's tenant"),
+        Refusal::RateLimit { requests, window_seconds } => {
+            format!("the rate limit ({requests} per {window_seconds} s) used up by the suite first")
+        }
+    }
 }
 
 /// A line diff: `-` expected, `+` actual, ` ` both.

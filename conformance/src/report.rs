@@ -120,6 +120,9 @@ pub enum Event {
         vendor: String,
         revision: String,
         scenario: Scenario,
+        /// The scenario's variant (`rule:mobile`), empty for a scenario of one variant.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        variant: String,
         cases: u32,
     },
     Case {
@@ -274,7 +277,8 @@ pub(crate) fn failure(
             Err(why) => Value::String(format!("(no answer: {why})")),
         })
         .collect();
-    let expected_request = model.expected_request(creds, &executed.case.input);
+    let mut expected_request = model.expected_request(creds, &executed.case.input);
+    expected_request.target = mask_target(&expected_request.target, creds);
     Failure {
         vendor: model.name().to_owned(),
         revision: model.revision().to_owned(),

@@ -213,15 +213,21 @@ fn run_target(
         return Ok(());
     }
     let mut reported = Vec::new();
+    let cases = session.options.cases;
     for scenario in Scenario::ALL {
-        if let Some(reason) = vendor.unsupported(scenario) {
-            for prop in properties_of(scenario) {
-                outcome.tallies.entry((key.clone(), prop.id)).or_default().skip.get_or_insert(reason.clone());
+        let variants = match vendor.variants(scenario, cases) {
+            Ok(variants) => variants,
+            Err(reason) => {
+                for prop in properties_of(scenario) {
+                    outcome.tallies.entry((key.clone(), prop.id)).or_default().skip.get_or_insert(reason.clone());
+                }
+                continue;
             }
-            continue;
+        };
+        for variant in &variants {
+            let (tallies, failures) = (&mut outcome.tallies, &mut outcome.failures);
+            explore::run_variant(session, vendor, variant, tallies, &mut reported, failures)?;
         }
-        let mut found = explore::run_scenario(session, vendor, scenario, &mut outcome.tallies, &mut reported)?;
-        outcome.failures.append(&mut found);
     }
     Ok(())
 }
@@ -241,7 +247,7 @@ fn selected_vendors(specs: &Specs, selection: &VendorSelection) -> Result<Vec<St
     }
 }
 
-/// The properties only one scenario exercises (skipped when it cannot run).
+/// The properties only one scenario exercises (skipped, with its reason, when it cannot run).
 fn properties_of(scenario: Scenario) -> Vec<&'static Property> {
     match scenario {
         Scenario::Duplicate => vec![&p::DUPLICATE],

@@ -1,5 +1,5 @@
 //! Compiling the specs' JSON Schemas (OpenAPI 3.1 = draft 2020-12, formats checked), as the
-//! mock does.
+//! mock does, and reading their keywords.
 
 use serde_json::Value;
 
@@ -10,4 +10,23 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
         .should_validate_formats(true)
         .build(schema)
         .map_err(|e| e.to_string())
+}
+
+/// The `type` of a schema: one or a list.
+pub(crate) fn types(schema: &Value) -> Vec<String> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A number keyword (`minimum`).
+pub(crate) fn num(schema: &Value, key: &str) -> Option<f64> {
+    schema.get(key).and_then(Value::as_f64)
+}
+
+/// A count keyword (`minLength`).
+pub(crate) fn count(schema: &Value, key: &str) -> Option<usize> {
+    schema.get(key).and_then(Value::as_u64).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vendor_mock::{Entry, Fault};
+use vendor_mock::{Effect, Entry, Fault};
 
 use crate::checks::Context;
 use crate::error::{HarnessError, MockError, RunError};
@@ -14,7 +14,7 @@ use crate::harness::{Client, Driver};
 use crate::http1;
 use crate::judge;
 use crate::mock::MockAccess;
-use crate::model::{Call, Case, Executed, Scenario};
+use crate::model::{Call, Case, Executed, Refusal, Scenario};
 use crate::options::RunOptions;
 use crate::plan::PreparedVendor;
 use crate::protocol::{CreateClient, ProtocolSchema, Ready};
@@ -28,8 +28,10 @@ pub struct Session<'a> {
     driver: Box<dyn Driver>,
     pub(crate) ready: Option<Ready>,
     seq: u64,
-    credential_counter: u64,
-    consecutive_crashes: u32,
+    /// Restarts after crashes and hangs so far.
+    restarts: u32,
+    /// Why the run stops (the restarts are used up).
+    gave_up: Option<String>,
     events: &'a mut dyn FnMut(&Event),
     pub(crate) cases_run: u64,
 }
@@ -54,17 +56,8 @@ impl<'a> Session<'a> {
             None
         };
         let driver = client.into_driver(options.timeout, schema);
-        let mut session = Self {
-            options,
-            mock,
-            driver,
-            ready: None,
-            seq: 0,
-            credential_counter: 0,
-            consecutive_crashes: 0,
-            events,
-            cases_run: 0,
-        };
+        let mut session =
+            Self { options, mock, driver, ready: None, seq: 0, restarts: 0, gave_up: None, events, cases_run: 0 };
         let ready = session.driver.start().map_err(RunError::Harness)?;
         session.ready = Some(ready);
         Ok(session)
@@ -93,30 +86,44 @@ impl<'a> Session<'a> {
         (self.events)(event);
     }
 
-    /// Fresh credentials for a case: random values, tenants looked up over HTTP, and for the
-    /// unauthorized scenario the spec's reject prefix on every non-tenant part.
-    fn credentials(&mut self, model: &VendorModel, unauthorized: bool) -> Result<BTreeMap<String, String>, RunError> {
-        self.credential_counter += 1;
-        let mut creds = BTreeMap::new();
+    /// The credentials of a case: its generated values, tenants looked up on the mock, then
+    /// its refusal applied. Also returns the valid credentials (for what the suite sends).
+    fn credentials(&self, model: &VendorModel, case: &Case) -> Result<Credentials, RunError> {
+        let mut valid = case.credentials.clone();
         for part in model.credentials().iter().filter(|p| !p.tenant) {
-            let key = (self.options.seed, model.name(), part.name.as_str(), self.credential_counter);
-            creds.insert(part.name.clone(), format!("ck_{:016x}", crate::plan::hash(&key)));
+            // A case written by hand without generated values gets fixed ones.
+            let fixed = || format!("ck_{:016x}", crate::plan::hash(&(model.name(), &part.name)));
+            valid.entry(part.name.clone()).or_insert_with(fixed);
         }
         if model.credentials().iter().any(|p| p.tenant) {
-            let tenant = self.first_tenant(model, &creds)?;
+            let tenant = self.first_tenant(model, &valid)?;
             for part in model.credentials().iter().filter(|p| p.tenant) {
-                creds.insert(part.name.clone(), tenant.clone());
+                valid.insert(part.name.clone(), tenant.clone());
             }
         }
-        if unauthorized {
-            let prefix = model.reject_prefixes().first().cloned().unwrap_or_default();
-            for part in model.credentials().iter().filter(|p| !p.tenant) {
-                if let Some(v) = creds.get_mut(&part.name) {
+        let mut given = valid.clone();
+        match &case.refusal {
+            Some(Refusal::RejectedPrefix { part, prefix }) => {
+                if let Some(v) = given.get_mut(part) {
                     *v = format!("{prefix}{v}");
                 }
             }
+            Some(Refusal::Empty { part }) => {
+                given.insert(part.clone(), String::new());
+            }
+            Some(Refusal::ForeignTenant { part }) => {
+                // The first tenant of another account (the same keys, changed).
+                let mut other = valid.clone();
+                for p in model.credentials().iter().filter(|p| !p.tenant) {
+                    if let Some(v) = other.get_mut(&p.name) {
+                        v.push_str("-other");
+                    }
+                }
+                given.insert(part.clone(), self.first_tenant(model, &other)?);
+            }
+            Some(Refusal::RateLimit { .. }) | None => {}
         }
-        Ok(creds)
+        Ok(Credentials { valid, given })
     }
 
     /// The first tenant the account of these credentials owns, looked up over HTTP.
@@ -138,10 +145,16 @@ impl<'a> Session<'a> {
 
     /// Sets a case up on the mock, runs it against the client, and judges it.
     pub fn execute(&mut self, prepared: &PreparedVendor, case: &Case) -> Result<Executed, RunError> {
+        if let Some(reason) = &self.gave_up {
+            return Err(RunError::GaveUp(reason.clone()));
+        }
         let model = prepared.model();
         self.mock.reset()?;
-        let creds = self.credentials(model, case.scenario == Scenario::Unauthorized)?;
-        self.precreate(model, case, &creds)?;
+        let creds = self.credentials(model, case)?;
+        self.precreate(model, case, &creds.valid)?;
+        if let Some(Refusal::RateLimit { requests, .. }) = &case.refusal {
+            self.use_up_rate_limit(model, &creds.valid, *requests)?;
+        }
         self.mock.clear_journal()?;
         if let Some(effect) = &case.fault {
             let mut fault = Fault::new(effect.clone()).vendor(model.name());
@@ -155,7 +168,7 @@ impl<'a> Session<'a> {
             if round > 0 {
                 self.mock.clear_journal()?;
             }
-            let (call, crashed) = self.call(model, &creds, &case.input)?;
+            let (call, crashed) = self.call(model, &creds.given, case)?;
             if crashed.is_some() {
                 stderr = crashed;
             }
@@ -164,27 +177,19 @@ impl<'a> Session<'a> {
         let ctx = Context {
             vendor: model,
             schema: prepared.schema(),
-            credentials: &creds,
+            credentials: &creds.given,
             client_timeout_ms: self.options.client_timeout_ms(),
             masked: self.mock.masks_secrets(),
         };
         let verdicts = judge::evaluate(&ctx, case, &calls);
         self.cases_run += 1;
-        Ok(Executed { case: case.clone(), credentials: creds, calls, verdicts, stderr })
+        Ok(Executed { case: case.clone(), credentials: creds.given, calls, verdicts, stderr })
     }
 
-    /// Creates what the case needs to exist first (the duplicate scenario's records).
+    /// Creates what the case needs to exist first (the duplicate scenario's record).
     fn precreate(&self, model: &VendorModel, case: &Case, creds: &BTreeMap<String, String>) -> Result<(), RunError> {
-        if case.precreate.is_empty() {
-            return Ok(());
-        }
-        let body = if model.create().bulk {
-            let entries = case.input.as_array().cloned().unwrap_or_default();
-            Value::Array(case.precreate.iter().filter_map(|&i| entries.get(i).cloned()).collect())
-        } else {
-            case.input.clone()
-        };
-        let request = model.expected_request(creds, &body);
+        let Some(body) = &case.precreate else { return Ok(()) };
+        let request = model.expected_request(creds, body);
         http1::send(&self.mock.base_url(), &request, self.options.timeout)
             .map_err(|e| MockError::Setup(format!("pre-create: {e}")))?;
         let journal = self.mock.journal()?;
@@ -199,47 +204,92 @@ impl<'a> Session<'a> {
         .into())
     }
 
-    /// One create_client; a crash or time-out restarts the client (the call records why).
+    /// Sends requests with these credentials until the vendor answers 429 (at most `limit` + 1):
+    /// their bodies are not JSON, so that nothing is created, but they count.
+    fn use_up_rate_limit(
+        &self,
+        model: &VendorModel,
+        creds: &BTreeMap<String, String>,
+        limit: u32,
+    ) -> Result<(), RunError> {
+        let mut request = model.expected_request(creds, &Value::Null);
+        request.body = b"{".to_vec();
+        for _ in 0..=limit {
+            let answer = http1::send(&self.mock.base_url(), &request, self.options.timeout)
+                .map_err(|e| MockError::Setup(format!("using up the rate limit: {e}")))?;
+            if answer.status == 429 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One create_client; a crash or time-out restarts the client (the call records why),
+    /// until the run's restarts are used up.
     fn call(
         &mut self,
         model: &VendorModel,
         creds: &BTreeMap<String, String>,
-        input: &Value,
+        case: &Case,
     ) -> Result<(Call, Option<String>), RunError> {
         self.seq += 1;
+        let timeout_ms = case.timeout_ms.unwrap_or_else(|| self.options.client_timeout_ms());
         let request = CreateClient {
             cmd: "create_client".into(),
             seq: self.seq,
             vendor: model.name().to_owned(),
             base_url: self.mock.base_url(),
             credentials: creds.clone(),
-            input: input.clone(),
-            timeout_ms: Some(self.options.client_timeout_ms()),
+            input: case.input.clone(),
+            timeout_ms: Some(timeout_ms),
         };
         let started = Instant::now();
         let result = self.driver.create_client(&request);
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (reply, crashed) = match result {
-            Ok(reply) => {
-                self.consecutive_crashes = 0;
-                (Ok(reply.to_json()), None)
-            }
+            Ok(reply) => (Ok(reply.to_json()), None),
             Err(e) if e.is_crash() => {
                 let stderr = self.driver.stderr_tail();
-                self.consecutive_crashes += 1;
-                if self.consecutive_crashes >= 3 {
-                    return Err(RunError::Harness(HarnessError::Protocol(format!(
-                        "the client failed 3 creates in a row, the last with: {e}"
-                    ))));
-                }
-                let ready = self.driver.start().map_err(RunError::Harness)?;
-                self.ready = Some(ready);
-                self.emit(&Event::HarnessRestarted { reason: e.to_string(), stderr_tail: stderr.clone() });
+                self.restart(&e, &stderr)?;
                 (Err(e.to_string()), Some(stderr))
             }
             Err(e) => return Err(RunError::Harness(e)),
         };
+        if let Some(Effect::Latency { ms, .. }) = case.fault {
+            // A request the client still waits for is journalled once the latency is over (one it
+            // gave up on never is): wait for it, lest it land in the next case's journal.
+            let over = started + Duration::from_millis(ms + LATE_JOURNAL_MS);
+            std::thread::sleep(over.saturating_duration_since(Instant::now()));
+        }
         let entries: Vec<Entry> = self.mock.journal()?;
         Ok((Call { request, reply, entries, elapsed_ms }, crashed))
     }
+
+    /// Starts the client again after a crash or hang, unless the run's restarts are used up
+    /// (then the run stops after this case: [`RunError::GaveUp`]).
+    fn restart(&mut self, why: &HarnessError, stderr: &str) -> Result<(), RunError> {
+        self.restarts += 1;
+        if self.restarts > self.options.max_restarts {
+            self.gave_up = Some(format!(
+                "the client crashed or hung {} times (at most {} restarts, --max-restarts); the last: {why}",
+                self.restarts, self.options.max_restarts
+            ));
+            return Ok(());
+        }
+        let ready = self.driver.start().map_err(RunError::Harness)?;
+        self.ready = Some(ready);
+        self.emit(&Event::HarnessRestarted { reason: why.to_string(), stderr_tail: stderr.to_owned() });
+        Ok(())
+    }
 }
+
+/// The credentials of a case: valid ones (for what the suite sends) and the ones the client is
+/// given (with the case's refusal).
+#[derive(Debug)]
+struct Credentials {
+    valid: BTreeMap<String, String>,
+    given: BTreeMap<String, String>,
+}
+
+/// How long after an injected latency is over the suite waits for its request to be journalled.
+const LATE_JOURNAL_MS: u64 = 50;

@@ -106,6 +106,13 @@ impl VendorModel {
         self.spec.target()
     }
 
+    /// Where the create operation's uniqueness rules find their values in a request body
+    /// (`email`, `client_users[].email`; `[].email` for a bulk operation's entries).
+    pub fn unique_patterns(&self) -> Vec<String> {
+        let entry = if self.create().bulk { "[]." } else { "" };
+        self.create().unique.iter().map(|rule| format!("{entry}{}", rule.path)).collect()
+    }
+
     /// The parts the create operation needs, in spec order.
     pub fn create_parts(&self) -> impl Iterator<Item = &CredentialPart> {
         self.spec.parts_of(self.create())

@@ -138,12 +138,16 @@ serve(answer)
 }
 
 #[test]
-fn a_harness_crashing_on_every_create_stops_the_run_with_exit_3() {
+fn a_harness_crashing_on_every_create_is_restarted_until_max_restarts_then_the_run_stops_with_its_matrix() {
     let dir = tempdir();
     let client = inline(dir.path(), "e.py", "serve(lambda msg: sys.exit(1))");
-    let (code, _, err) = cli(&["run", "--client", &client, "--cases", "4"]);
-    assert_eq!(code, 3, "{err}");
-    assert!(err.contains("failed 3 creates in a row"), "{err}");
+    let (code, out, err) = cli(&["run", "--client", &client, "--cases", "4", "--max-restarts", "3"]);
+    assert_eq!(code, 1, "a crash is a property failure, not a protocol violation: {err}");
+    assert_eq!(err.matches("client restarted after").count(), 3, "{err}");
+    assert!(err.contains("the run stopped early: stopped: the client crashed or hung 4 times"), "{err}");
+    assert!(err.contains("--max-restarts"), "{err}");
+    assert!(out.contains("FAIL response.answers [smartlead]"), "{out}");
+    assert!(out.contains("\nrequest.one_per_create ") && out.contains(" failed, "), "the matrix is printed: {out}");
 }
 
 #[test]
@@ -381,4 +385,79 @@ fn a_harness_skipping_every_case_means_nothing_ran() {
     let (code, out, err) = cli(&["run", "--client", &client, "--cases", "1"]);
     assert_eq!(code, 4, "{out}{err}");
     assert!(!out.contains("FAIL"), "{out}");
+}
+
+/// The Python reference harness with its `create_client` wrapped by `wrapper` (Python code that
+/// defines `create_client(request)` around `original`).
+fn wrapped_reference(dir: &std::path::Path, name: &str, wrapper: &str) -> String {
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/python/harness.py");
+    let source = format!(
+        r#"
+import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location("reference", {reference:?})
+reference = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reference)
+original = reference.create_client
+{wrapper}
+reference.create_client = create_client
+sys.argv = [sys.argv[0]]
+sys.exit(reference.main())
+"#
+    );
+    conformance_support::harness(dir, name, &source)
+}
+
+const REFERENCE_PYTHON: &str = concat!("exec:python3 ", env!("CARGO_MANIFEST_DIR"), "/clients/python/harness.py");
+
+#[test]
+fn a_client_that_hangs_on_every_429_fails_response_answers_and_the_run_goes_on_to_its_matrix() {
+    let dir = tempdir();
+    let hangs = wrapped_reference(
+        dir.path(),
+        "hangs.py",
+        r#"
+def create_client(request):
+    answer = original(request)
+    if answer.get("outcome", {}).get("kind") == "rate_limited":
+        time.sleep(3600)
+    return answer
+"#,
+    );
+    for seed in ["1", "2"] {
+        let args = ["run", "--vendor", "smartlead", "--cases", "2", "--seed", seed, "--timeout", "1.5"];
+        let (code, out, err) = cli(&[&args[..], &["--client", &hangs]].concat());
+        assert_eq!(code, 1, "seed {seed}: a hang fails a property, it breaks no protocol: {err}");
+        assert!(out.contains("FAIL response.answers [smartlead]"), "seed {seed}: {out}");
+        assert!(err.contains("client restarted after: no answer to create_client"), "seed {seed}: {err}");
+        let matrix_line = |id: &str| out.lines().find(|l| l.starts_with(id)).unwrap_or_default().to_owned();
+        assert!(matrix_line("response.answers ").ends_with("FAIL"), "seed {seed}: the matrix is printed: {out}");
+        assert!(matrix_line("response.created ").ends_with("pass"), "seed {seed}: the run went on: {out}");
+        let (code, out, err) = cli(&[&args[..], &["--client", REFERENCE_PYTHON]].concat());
+        assert_eq!(code, 0, "seed {seed}: the reference harness passes: {out}{err}");
+    }
+}
+
+#[test]
+fn a_harness_written_from_protocol_md_alone_gets_only_the_inputs_it_documents() {
+    let dir = tempdir();
+    // PROTOCOL.md: `input` is an object, for AgencyHandy an array of objects (one value inside may
+    // break the schema in the validation scenario). This harness crashes (`errored`) otherwise.
+    let strict = wrapped_reference(
+        dir.path(),
+        "strict.py",
+        r#"
+def create_client(request):
+    body = request["input"]
+    if request["vendor"] == "agencyhandy":
+        assert isinstance(body, list) and all(isinstance(e, dict) for e in body), body
+    else:
+        assert isinstance(body, dict), body
+    return original(request)
+"#,
+    );
+    for seed in ["1", "2", "3"] {
+        let args = ["run", "--client", &strict, "--cases", "8", "--seed", seed, "--validate-protocol"];
+        let (code, out, err) = cli(&args);
+        assert_eq!(code, 0, "seed {seed}: {out}{err}");
+    }
 }

@@ -58,6 +58,9 @@ pub(crate) fn of_call<'e>(x: &Exchange<'_>, call: &Call, creates: &'e [Sent<'_>]
     let expect = match last {
         Some(e) if late(x, call) => Expect::Single { answer: Answer::Transport, id: None }.or_unknown(e),
         Some(e) => of_entry(x, e),
+        // A client that gave up before the late answer: the mock journals no request it did not
+        // answer, and the only right outcome is a broken connection.
+        None if late(x, call) => Expect::Single { answer: Answer::Transport, id: None },
         None if x.case.broken.is_some() && call.entries.is_empty() => {
             Expect::Single { answer: Answer::Invalid, id: None }
         }
@@ -77,7 +80,7 @@ impl Expect {
 }
 
 /// Whether the mock answered later than the client's time-out (an injected latency beyond it).
-fn late(x: &Exchange<'_>, call: &Call) -> bool {
+pub(crate) fn late(x: &Exchange<'_>, call: &Call) -> bool {
     let timeout = call.request.timeout_ms.unwrap_or(x.ctx.client_timeout_ms);
     matches!(x.case.fault, Some(Effect::Latency { ms, .. }) if ms > timeout)
 }

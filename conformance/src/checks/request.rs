@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Exchange, Sent, describe_entries, header_values, mask_value, matches_secret, names_as_sent};
 use crate::json::{Difference, differences, pointer_to_path, pretty};
-use crate::model::Call;
+use crate::model::{Call, Refusal};
 use crate::protocol::ClientOutcome;
 use crate::redact::mask;
 use crate::vendor::query_pairs;
@@ -32,8 +32,14 @@ fn one_request(x: &Exchange<'_>, call: &Call, creates: &[Sent<'_>]) -> Option<Ve
         // left empty.
         let refused = match call.outcome() {
             Some(ClientOutcome::ValidationError { .. }) => x.case.broken.is_some(),
+            Some(ClientOutcome::Unauthorized {}) => matches!(x.case.refusal, Some(Refusal::Empty { .. })),
             _ => false,
         };
+        if super::expect::late(x, call) {
+            return Some(Verdict::skip(
+                "the client gave up before the late answer, and the mock journals no request it did not answer",
+            ));
+        }
         return match (refused && call.entries.is_empty(), call.reply.is_ok()) {
             (true, _) => Some(Verdict::Pass),
             (false, true) => Some(Verdict::fail(
@@ -80,9 +86,16 @@ pub(crate) fn no_retry_after_4xx(x: &Exchange<'_>) -> Option<Verdict> {
 /// `request.route`: the create's method and path, and the spec's query credentials only.
 pub(crate) fn route(x: &Exchange<'_>) -> Option<Verdict> {
     let op = x.ctx.vendor.create();
-    let mut expected_keys: Vec<String> =
-        x.ctx.vendor.create_parts().filter(|p| p.location == Location::Query).map(|p| p.key.clone()).collect();
+    let query_parts: Vec<&CredentialPart> =
+        x.ctx.vendor.create_parts().filter(|p| p.location == Location::Query).collect();
+    let mut expected_keys: Vec<String> = query_parts.iter().map(|p| p.key.clone()).collect();
     expected_keys.sort();
+    // A part the caller left empty may be sent empty or left out.
+    let optional: Vec<&str> = query_parts
+        .iter()
+        .filter(|p| x.ctx.credentials.get(&p.name).is_some_and(String::is_empty))
+        .map(|p| p.key.as_str())
+        .collect();
     let query = |keys: &[String]| match keys {
         [] => String::new(),
         keys => format!("?{}", keys.iter().map(|k| format!("{k}=…")).collect::<Vec<_>>().join("&")),
@@ -96,8 +109,10 @@ pub(crate) fn route(x: &Exchange<'_>) -> Option<Verdict> {
             e.query.as_deref().map(query_pairs).unwrap_or_default().into_iter().map(|(k, _)| k).collect();
         let mut sorted = keys.clone();
         sorted.sort();
+        let mut required = expected_keys.clone();
+        required.retain(|k| !optional.contains(&k.as_str()) || sorted.contains(k));
         let route_ok = e.method.eq_ignore_ascii_case(op.method.as_str()) && e.path == op.path;
-        if !route_ok || sorted != expected_keys {
+        if !route_ok || sorted != required {
             let message = if route_ok {
                 format!("the query has parameters {keys:?}; the spec puts {expected_keys:?} there and nothing else")
             } else {
@@ -128,7 +143,12 @@ fn auth_of(x: &Exchange<'_>, s: &Sent<'_>) -> Verdict {
             let found: Vec<&str> = pairs.iter().filter(|(k, _)| *k == part.key).map(|(_, v)| v.as_str()).collect();
             expected.push(format!("query {}={}", part.key, mask(secret)));
             actual.extend(found.iter().map(|f| format!("query {}={}", part.key, mask(f))));
-            if found.len() != 1 || !matches_secret(found[0], secret) {
+            let carried = match found.as_slice() {
+                [one] => matches_secret(one, secret),
+                [] => secret.is_empty(),
+                _ => false,
+            };
+            if !carried {
                 let other = if found.len() == 1 { ", with another value" } else { "" };
                 problems.push(format!(
                     "`{}` must be sent once as the query parameter `{}` ({} found{other})",
@@ -160,8 +180,20 @@ fn auth_of(x: &Exchange<'_>, s: &Sent<'_>) -> Verdict {
     }
 }
 
-/// One header of that name, carrying the secret (after `Bearer ` for a Bearer part).
+/// One header of that name, carrying the secret (after `Bearer ` for a Bearer part); for a
+/// secret the caller left empty, none or an empty one.
 fn header_carries(part: &CredentialPart, found: &[(&str, &str)], secret: &str) -> bool {
+    if secret.is_empty() {
+        // `Bearer` alone; a masking journal shows it as `Bear****`.
+        return match found {
+            [] => true,
+            [(_, val)] => {
+                let val = val.trim();
+                val.is_empty() || val.eq_ignore_ascii_case("bearer") || matches_secret(val, "Bearer")
+            }
+            _ => false,
+        };
+    }
     match (part.location, found) {
         (Location::Header, [(_, val)]) => matches_secret(val.trim(), secret),
         (Location::Bearer, [(_, val)]) => match val.trim().split_once(' ') {

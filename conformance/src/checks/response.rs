@@ -120,6 +120,11 @@ fn single(x: &Exchange<'_>, answer: Answer, outcome: &ClientOutcome, entry: Opti
             kinds.join(" or "),
             outcome.kind()
         ),
+        None if answer == Answer::Transport => format!(
+            "the mock holds its answer back beyond the client's time-out, so only transport_error is right; \
+             the client reported `{}`",
+            outcome.kind()
+        ),
         None => format!(
             "no request reached the mock and the input is invalid, so only {} is right; the client reported `{}`",
             kinds.join(" or "),

@@ -35,8 +35,7 @@ fn judge(model: &VendorModel, creds: &[(&str, &str)], input: &Value, e: Entry, m
     let credentials: BTreeMap<String, String> = creds.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let schema = crate::schema::compile(model.schema()).expect("compiles");
     let ctx = Context { vendor: model, schema: &schema, credentials: &credentials, client_timeout_ms: 5000, masked };
-    let case =
-        Case { scenario: Scenario::Create, input: input.clone(), precreate: Vec::new(), fault: None, broken: None };
+    let case = Case::new(Scenario::Create, "", input.clone(), credentials.clone());
     let call = Call {
         request: CreateClient {
             cmd: "create_client".into(),
