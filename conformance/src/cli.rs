@@ -81,6 +81,10 @@ struct RunArgs {
     /// one more and the run stops with what it found (exit 1).
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_MAX_RESTARTS", default_value_t = 16)]
     max_restarts: u32,
+    /// Warnings (what a vendor tolerates but its docs do not promise: a `null` for an optional
+    /// field, a documented default sent explicitly) fail the run too.
+    #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_STRICT")]
+    strict: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -272,6 +276,7 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
     };
     options.replay_dir = Some(args.replay_dir.clone());
     options.max_restarts = args.max_restarts;
+    options.strict = args.strict;
 
     let mut outputs = Outputs::new(out, err, terminal && !args.no_progress);
     for t in &targets {

@@ -29,6 +29,7 @@ pub(crate) type Tallies = BTreeMap<(String, &'static str), Tally>;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Tally {
     pub pass: u32,
+    pub warn: u32,
     pub fail: u32,
     /// Why it was skipped (the first reason).
     pub skip: Option<String>,
@@ -53,15 +54,25 @@ struct Search {
     first_took: Duration,
 }
 
-/// Runs one variant of a scenario; adds the failures of properties not reported yet for the
-/// vendor to `failures` (and their ids to `reported`).
+/// What a target's scenarios found so far: failures (shrunk) and warnings (as found), the first
+/// of each property.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub failures: Vec<Failure>,
+    pub warnings: Vec<Failure>,
+    /// Properties reported as failing (not reported again by later scenarios).
+    reported: Vec<&'static str>,
+    warned: Vec<&'static str>,
+}
+
+/// Runs one variant of a scenario; adds the failures and warnings of properties not reported
+/// yet for the vendor to `found`.
 pub(crate) fn run_variant(
     session: &mut Session<'_>,
     vendor: &PreparedVendor,
     variant: &Variant,
     tallies: &mut Tallies,
-    reported: &mut Vec<&'static str>,
-    failures: &mut Vec<Failure>,
+    found: &mut Found,
 ) -> Result<(), RunError> {
     let options = session.options.clone();
     let key = vendor.model().target();
@@ -75,15 +86,15 @@ pub(crate) fn run_variant(
     let seed = hash(&(options.seed, key.as_str(), variant.scenario.name(), variant.name.as_str()));
     let mut runner = TestRunner::new_with_rng(config(variant.cases, options.max_shrink_iters), rng(seed));
     let search = RefCell::new(Search::default());
-    let cells = RefCell::new((session, tallies));
-    let known = reported.clone();
+    let known = found.reported.clone();
+    let cells = RefCell::new((session, tallies, &mut *found));
     let result = runner.run(&variant.strategy, |case| {
         let mut search = search.borrow_mut();
         if search.abort.is_some() || search.out_of_budget(options.max_shrink_iters) {
             return Ok(());
         }
         let mut cells = cells.borrow_mut();
-        let (session, tallies) = &mut *cells;
+        let (session, tallies, found) = &mut *cells;
         let started = Instant::now();
         let executed = match session.execute(vendor, &case) {
             Ok(e) => e,
@@ -96,10 +107,11 @@ pub(crate) fn run_variant(
         if search.target.is_none() {
             count(tallies, &key, &executed);
             search.first_took = started.elapsed();
+            found.warn(session, vendor, &executed);
         }
         search.judge(executed, &known, tallies, &key)
     });
-    let (session, _) = cells.into_inner();
+    let (session, _, found) = cells.into_inner();
     let mut search = search.into_inner();
     if let Some(e) = search.abort.take() {
         return Err(e);
@@ -116,20 +128,35 @@ pub(crate) fn run_variant(
         Some(e) if e.case == minimal => e,
         _ => session.execute(vendor, &minimal)?,
     };
-    let mut found = vec![(target, shrunk, search.shrink_steps)];
-    found.extend(first.verdicts.failed().into_iter().map(|id| (id, first.clone(), 0)));
-    found.extend(std::mem::take(&mut search.side).into_iter().map(|(id, e)| (id, e, 0)));
-    for (id, executed, steps) in found {
-        if reported.contains(&id) {
+    let mut failing = vec![(target, shrunk, search.shrink_steps)];
+    failing.extend(first.verdicts.failed().into_iter().map(|id| (id, first.clone(), 0)));
+    failing.extend(std::mem::take(&mut search.side).into_iter().map(|(id, e)| (id, e, 0)));
+    for (id, executed, steps) in failing {
+        if found.reported.contains(&id) {
             continue;
         }
         let mut failure = report::failure(vendor.model(), id, &executed, steps, &session.base_url());
         replay::save(&mut failure, &executed.case, &options);
         session.emit(&Event::Failure(Box::new(failure.clone())));
-        failures.push(failure);
-        reported.push(id);
+        found.failures.push(failure);
+        found.reported.push(id);
     }
     Ok(())
+}
+
+impl Found {
+    /// Reports the first warning of each property (as found: a warning does not stop the search).
+    fn warn(&mut self, session: &mut Session<'_>, vendor: &PreparedVendor, executed: &Executed) {
+        for id in executed.verdicts.warned() {
+            if self.warned.contains(&id) {
+                continue;
+            }
+            let warning = report::failure(vendor.model(), id, executed, 0, &session.base_url());
+            session.emit(&Event::Warning(Box::new(warning.clone())));
+            self.warnings.push(warning);
+            self.warned.push(id);
+        }
+    }
 }
 
 /// proptest's settings for `cases` cases.
@@ -217,7 +244,7 @@ fn count(tallies: &mut Tallies, key: &str, executed: &Executed) {
         match verdict {
             Verdict::Pass => t.pass += 1,
             Verdict::Fail { .. } => t.fail += 1,
-            Verdict::Warn { .. } => t.pass += 1,
+            Verdict::Warn { .. } => t.warn += 1,
             Verdict::Skip { reason } => {
                 t.skip.get_or_insert(reason.clone());
             }

@@ -12,6 +12,10 @@
 //!   `duplicate`, `unauthorized`, `validation_error`, `rate_limited`, `server_error`,
 //!   `transport_error`, `unexpected_response`).
 //!
+//! A verdict is `fail` (the vendor would refuse or misread it) or `warn` (the vendor tolerates
+//! it, its docs do not promise it: a `null` for an optional field, a documented default sent
+//! explicitly); warnings fail a run only under `--strict` ([`RunOptions::strict`]).
+//!
 //! A client is a subprocess speaking the line protocol of `PROTOCOL.md`
 //! ([`Client::Exec`]), or an in-process [`ClientUnderTest`] ([`Client::InProcess`]). A failure is
 //! shrunk to a minimal counterexample, shown with the raw request, the answer, the outcome and a
@@ -82,7 +86,7 @@ pub use properties::{ALL as PROPERTIES, Property, Side};
 pub use protocol::{ClientOutcome, ClientUnderTest, CreateClient, Implementation, Ready, Reply};
 pub use render::{diff, render_failure, revision_matrix};
 pub use replay::{REPLAY_FORMAT, REPLAY_VERSION, ReplayFile, replay};
-pub use report::{Event, Failure, PropertyResult, RunReport, Status, VendorResult};
+pub use report::{Event, Failure, PropertyResult, RunReport, Severity, Status, VendorResult};
 pub use revisions::{RevisionSelection, RevisionTerm};
 pub use runner::run;
 pub use schema::compile as compile_schema;

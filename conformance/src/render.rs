@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::json::pretty;
 use crate::model::{Case, Refusal};
 use crate::properties as p;
-use crate::report::{Failure, RunReport, Status, VendorResult};
+use crate::report::{Failure, RunReport, Severity, Status, VendorResult};
 use crate::vendor::target_name;
 
 impl RunReport {
@@ -41,10 +41,13 @@ impl RunReport {
         revision_matrix(&[self])
     }
 
-    /// The closing line: `N passed, N failed, N skipped`.
+    /// The closing line: `N passed, N failed, N skipped` (`N passed, N warned, …` with warnings).
     pub fn summary_line(&self) -> String {
         let (passed, failed, skipped) = self.counts();
-        format!("{passed} passed, {failed} failed, {skipped} skipped")
+        match self.warned() {
+            0 => format!("{passed} passed, {failed} failed, {skipped} skipped"),
+            warned => format!("{} passed, {warned} warned, {failed} failed, {skipped} skipped", passed - warned),
+        }
     }
 
     /// JUnit XML: a test suite per vendor, a test case per property.
@@ -55,17 +58,20 @@ impl RunReport {
             let label = if v.label.is_empty() { v.name.clone() } else { v.label.clone() };
             let mut suite = TestSuite::new(label.clone());
             for prop in &v.properties {
+                let found = |list: &[Failure]| {
+                    list.iter()
+                        .find(|f| f.vendor == v.name && f.revision == v.revision && f.property == prop.id)
+                        .cloned()
+                };
+                let warning = found(&self.warnings).filter(|_| prop.status == Status::Warn);
                 let status = match prop.status {
                     Status::Pass => TestCaseStatus::success(),
-                    Status::Fail => {
+                    Status::Warn if !self.strict => TestCaseStatus::success(),
+                    Status::Fail | Status::Warn => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        let found = self
-                            .failures
-                            .iter()
-                            .find(|f| f.vendor == v.name && f.revision == v.revision && f.property == prop.id);
-                        if let Some(f) = found {
+                        if let Some(f) = found(&self.failures).or_else(|| warning.clone()) {
                             s.set_message(f.message.clone());
-                            s.set_description(render_failure(f));
+                            s.set_description(render_failure(&f));
                         }
                         s
                     }
@@ -79,6 +85,11 @@ impl RunReport {
                 };
                 let mut case = TestCase::new(prop.id.clone(), status);
                 case.set_classname(format!("conformance.{label}"));
+                if let Some(w) = &warning {
+                    // A warning: the vendor tolerates it, its docs do not promise it.
+                    case.add_property(quick_junit::Property::new("warning", w.message.clone()));
+                    case.set_system_out(render_failure(w));
+                }
                 suite.add_test_case(case);
             }
             report.add_test_suite(suite);
@@ -115,11 +126,13 @@ fn property_matrix(vendors: &[&VendorResult]) -> String {
 /// a run stopped early), `-` (not in that client's run).
 fn revision_cell(v: Option<&VendorResult>) -> String {
     let Some(v) = v else { return "-".into() };
-    let failed = v.properties.iter().filter(|p| p.status == Status::Fail).count();
-    let passed = v.properties.iter().filter(|p| p.status == Status::Pass).count();
+    let count = |s: Status| v.properties.iter().filter(|p| p.status == s).count();
+    let (failed, warned) = (count(Status::Fail), count(Status::Warn));
     if failed > 0 {
         format!("FAIL ({failed})")
-    } else if v.skipped.is_some() || passed == 0 {
+    } else if warned > 0 {
+        format!("warn ({warned})")
+    } else if v.skipped.is_some() || count(Status::Pass) == 0 {
         "skip".into()
     } else {
         "pass".into()
@@ -173,10 +186,17 @@ pub fn revision_matrix(reports: &[&RunReport]) -> String {
 /// The failure as text for people.
 pub fn render_failure(f: &Failure) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "FAIL {} [{}] {}", f.property, target_name(&f.vendor, &f.revision), f.title);
+    let word = match f.severity {
+        Severity::Fail => "FAIL",
+        Severity::Warn => "WARN",
+    };
+    let _ = writeln!(out, "{word} {} [{}] {}", f.property, target_name(&f.vendor, &f.revision), f.title);
     let _ = writeln!(out, "  {}", f.message);
-    let shrunk =
-        if f.shrink_steps > 0 { format!("minimal, after {} shrink steps", f.shrink_steps) } else { "as found".into() };
+    let shrunk = match (f.severity, f.shrink_steps) {
+        (Severity::Warn, _) => "as found; the vendor tolerates it, its docs do not promise it".to_owned(),
+        (_, 0) => "as found".into(),
+        (_, steps) => format!("minimal, after {steps} shrink steps"),
+    };
     let scenario = match f.case.variant.as_str() {
         "" => f.scenario.name().to_owned(),
         variant => format!("{} {variant}", f.scenario.name()),

@@ -20,6 +20,9 @@ use crate::vendor::VendorModel;
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
+    /// Held, but in some case the client did what the vendor tolerates and its docs do not
+    /// promise (fails the run only under `--strict`).
+    Warn,
     Fail,
     Skip,
 }
@@ -28,10 +31,22 @@ impl Status {
     pub fn word(self) -> &'static str {
         match self {
             Self::Pass => "pass",
+            Self::Warn => "warn",
             Self::Fail => "FAIL",
             Self::Skip => "skip",
         }
     }
+}
+
+/// Whether a reported finding fails the run (`fail`) or is a warning (`warn`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The vendor would refuse or misread it.
+    #[default]
+    Fail,
+    /// The vendor tolerates it, its docs do not promise it.
+    Warn,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +55,9 @@ pub struct PropertyResult {
     pub status: Status,
     /// Cases in which it held.
     pub passed: u32,
+    /// Cases in which it held with a warning.
+    #[serde(default)]
+    pub warned: u32,
     /// Cases in which it failed (before shrinking).
     pub failed: u32,
     /// Why it was skipped.
@@ -66,9 +84,12 @@ fn default_revision() -> String {
     vendor_mock::DEFAULT_REVISION.to_owned()
 }
 
-/// One failing property, with the evidence to act on it.
+/// One failing property (or a warning), with the evidence to act on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
+    /// A failure, or a warning (reported as found, not shrunk nor saved for replay).
+    #[serde(default)]
+    pub severity: Severity,
     pub vendor: String,
     /// The contract revision it failed on.
     #[serde(default = "default_revision")]
@@ -139,18 +160,22 @@ pub enum Event {
         stderr_tail: String,
     },
     Failure(Box<Failure>),
+    /// The first warning of a property for a target.
+    Warning(Box<Failure>),
     Property {
         vendor: String,
         revision: String,
         property: String,
         status: Status,
         passed: u32,
+        warned: u32,
         failed: u32,
         note: Option<String>,
     },
     RunFinished {
         exit_code: u8,
         passed: usize,
+        warned: usize,
         failed: usize,
         skipped: usize,
         cases: u64,
@@ -173,6 +198,10 @@ pub struct RunReport {
     /// `vendor@revision` and [`RunReport::revision_matrix`] is printed.
     pub revisions_named: bool,
     pub failures: Vec<Failure>,
+    /// The first warning of each property for each target.
+    pub warnings: Vec<Failure>,
+    /// Warnings fail the run (`--strict`).
+    pub strict: bool,
     /// A run-stopping error: (exit code, message).
     pub error: Option<(u8, String)>,
     pub cases_run: u64,
@@ -181,21 +210,27 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// (passed, failed, skipped) over vendor × property.
+    /// (passed, failed, skipped) over vendor × property; a property with warnings counts as
+    /// passed here (see [`RunReport::warned`]).
     pub fn counts(&self) -> (usize, usize, usize) {
-        let all = self.vendors.iter().flat_map(|v| &v.properties);
-        let n = |s: Status| all.clone().filter(|p| p.status == s).count();
-        (n(Status::Pass), n(Status::Fail), n(Status::Skip))
+        let n = |s: Status| self.vendors.iter().flat_map(|v| &v.properties).filter(|p| p.status == s).count();
+        (n(Status::Pass) + n(Status::Warn), n(Status::Fail), n(Status::Skip))
     }
 
-    /// 0 all passed, 1 a property failed, 2 usage or spec error, 3 the harness failed to start
-    /// or broke the protocol, 4 nothing ran.
+    /// Vendor × property results with warnings (and no failure).
+    pub fn warned(&self) -> usize {
+        self.vendors.iter().flat_map(|v| &v.properties).filter(|p| p.status == Status::Warn).count()
+    }
+
+    /// 0 all passed (warnings allowed unless `--strict`), 1 a property failed (or warned under
+    /// `--strict`), 2 usage or spec error, 3 the harness failed to start or broke the protocol,
+    /// 4 nothing ran.
     pub fn compute_exit_code(&self) -> u8 {
         if let Some((code, _)) = &self.error {
             return *code;
         }
         let (passed, failed, _) = self.counts();
-        if failed > 0 || !self.failures.is_empty() {
+        if failed > 0 || !self.failures.is_empty() || (self.strict && self.warned() > 0) {
             1
         } else if passed == 0 {
             4
@@ -208,7 +243,8 @@ impl RunReport {
         let (passed, failed, skipped) = self.counts();
         Event::RunFinished {
             exit_code: self.exit_code,
-            passed,
+            passed: passed - self.warned(),
+            warned: self.warned(),
             failed,
             skipped,
             cases: self.cases_run,
@@ -277,9 +313,14 @@ pub(crate) fn failure(
             Err(why) => Value::String(format!("(no answer: {why})")),
         })
         .collect();
+    let severity = match executed.verdicts.get(property) {
+        Some(crate::verdict::Verdict::Warn { .. }) => Severity::Warn,
+        _ => Severity::Fail,
+    };
     let mut expected_request = model.expected_request(creds, &executed.case.input);
     expected_request.target = mask_target(&expected_request.target, creds);
     Failure {
+        severity,
         vendor: model.name().to_owned(),
         revision: model.revision().to_owned(),
         property: property.to_owned(),
@@ -313,9 +354,20 @@ mod tests {
             revision: "default".into(),
             label: "v".into(),
             skipped: None,
-            properties: vec![PropertyResult { id: "x".into(), status: Status::Pass, passed: 1, failed: 0, note: None }],
+            properties: vec![PropertyResult {
+                id: "x".into(),
+                status: Status::Pass,
+                passed: 1,
+                warned: 0,
+                failed: 0,
+                note: None,
+            }],
         });
         assert_eq!(r.compute_exit_code(), 0);
+        r.vendors[0].properties[0].status = Status::Warn;
+        assert_eq!(r.compute_exit_code(), 0, "a warning passes");
+        r.strict = true;
+        assert_eq!(r.compute_exit_code(), 1, "but not under --strict");
         r.vendors[0].properties[0].status = Status::Fail;
         assert_eq!(r.compute_exit_code(), 1);
         r.error = Some((3, "broke".into()));

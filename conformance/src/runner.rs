@@ -23,7 +23,8 @@ use crate::session::Session;
 /// Runs the suite: every selected vendor, every scenario.
 pub fn run(client: Client, options: RunOptions, events: &mut dyn FnMut(&Event)) -> RunReport {
     let started = Instant::now();
-    let mut report = RunReport { seed: options.seed, cases: options.cases, ..RunReport::default() };
+    let mut report =
+        RunReport { seed: options.seed, cases: options.cases, strict: options.strict, ..RunReport::default() };
     match Plan::prepare(&options) {
         Ok(mut plan) => {
             report.revisions_named = plan.named;
@@ -36,6 +37,7 @@ pub fn run(client: Client, options: RunOptions, events: &mut dyn FnMut(&Event)) 
                 events(&event);
             }
             report.failures = outcome.failures;
+            report.warnings = outcome.warnings;
         }
         Err(e) => report.error = Some((e.exit_code(), e.to_string())),
     }
@@ -63,6 +65,7 @@ struct Outcome {
     /// Targets not run, and why.
     skipped: BTreeMap<String, String>,
     failures: Vec<Failure>,
+    warnings: Vec<Failure>,
 }
 
 impl Plan {
@@ -175,13 +178,15 @@ impl Plan {
                     .iter()
                     .map(|prop| {
                         let t = outcome.tallies.get(&(key.clone(), prop.id)).cloned().unwrap_or_default();
-                        let (status, note) = match (&skipped, t.fail, t.pass) {
+                        let (status, note) = match (&skipped, t.fail, t.warn, t.pass) {
                             (Some(reason), ..) => (Status::Skip, Some(reason.clone())),
-                            (None, 1.., _) => (Status::Fail, None),
-                            (None, 0, 1..) => (Status::Pass, None),
-                            (None, 0, 0) => (Status::Skip, Some(t.skip.unwrap_or_else(|| "not exercised".into()))),
+                            (None, 1.., _, _) => (Status::Fail, None),
+                            (None, 0, 1.., _) => (Status::Warn, None),
+                            (None, 0, 0, 1..) => (Status::Pass, None),
+                            (None, 0, 0, 0) => (Status::Skip, Some(t.skip.unwrap_or_else(|| "not exercised".into()))),
                         };
-                        PropertyResult { id: prop.id.to_owned(), status, passed: t.pass, failed: t.fail, note }
+                        let (passed, warned, failed) = (t.pass, t.warn, t.fail);
+                        PropertyResult { id: prop.id.to_owned(), status, passed, warned, failed, note }
                     })
                     .collect();
                 VendorResult {
@@ -212,7 +217,7 @@ fn run_target(
         outcome.skipped.insert(key, reason);
         return Ok(());
     }
-    let mut reported = Vec::new();
+    let mut found = explore::Found::default();
     let cases = session.options.cases;
     for scenario in Scenario::ALL {
         let variants = match vendor.variants(scenario, cases) {
@@ -225,10 +230,16 @@ fn run_target(
             }
         };
         for variant in &variants {
-            let (tallies, failures) = (&mut outcome.tallies, &mut outcome.failures);
-            explore::run_variant(session, vendor, variant, tallies, &mut reported, failures)?;
+            let result = explore::run_variant(session, vendor, variant, &mut outcome.tallies, &mut found);
+            if result.is_err() {
+                outcome.failures.append(&mut found.failures);
+                outcome.warnings.append(&mut found.warnings);
+            }
+            result?;
         }
     }
+    outcome.failures.append(&mut found.failures);
+    outcome.warnings.append(&mut found.warnings);
     Ok(())
 }
 
@@ -267,6 +278,7 @@ fn property_events(vendors: &[VendorResult]) -> Vec<Event> {
                 property: prop.id.clone(),
                 status: prop.status,
                 passed: prop.passed,
+                warned: prop.warned,
                 failed: prop.failed,
                 note: prop.note.clone(),
             })

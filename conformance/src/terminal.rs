@@ -132,7 +132,7 @@ impl Live<'_> {
                 let tail = lines[lines.len().saturating_sub(5)..].join("\n  ");
                 self.print(&format!("client restarted after: {reason}\n  {tail}\n"), true);
             }
-            Event::Failure(f) => self.print(&format!("{}\n", render_failure(f)), false),
+            Event::Failure(f) | Event::Warning(f) => self.print(&format!("{}\n", render_failure(f)), false),
             Event::Property { .. } | Event::RunFinished { .. } => {}
         }
     }
@@ -158,6 +158,14 @@ fn summary(report: &RunReport, out: &mut dyn Write, err: &mut dyn Write) {
             report.duration_ms as f64 / 1000.0
         );
         let _ = writeln!(out, "{}", report.summary_line());
+        if report.warned() > 0 {
+            let rule = if report.strict {
+                "they fail the run (--strict)"
+            } else {
+                "they do not fail the run (--strict would)"
+            };
+            let _ = writeln!(out, "warnings: what the vendors tolerate but their docs do not promise; {rule}");
+        }
     }
     if let Some((code, message)) = &report.error {
         let what = match code {

@@ -245,6 +245,8 @@ fn cases_default_to_proptest_cases_and_every_flag_has_an_env_var() {
         "VENDOR_CONFORMANCE_VALIDATE_PROTOCOL",
         "VENDOR_CONFORMANCE_SPECS",
         "VENDOR_CONFORMANCE_TIMEOUT",
+        "VENDOR_CONFORMANCE_MAX_RESTARTS",
+        "VENDOR_CONFORMANCE_STRICT",
     ] {
         assert!(help.contains(var), "{var} missing from:\n{help}");
     }
@@ -460,4 +462,43 @@ def create_client(request):
         let (code, out, err) = cli(&args);
         assert_eq!(code, 0, "seed {seed}: {out}{err}");
     }
+}
+
+#[test]
+fn warnings_show_in_every_report_and_fail_the_run_only_under_strict() {
+    let dir = tempdir();
+    // Sends AgencyHandy's documented default `status: "New"` when an entry omits it: tolerated.
+    let defaults = wrapped_reference(
+        dir.path(),
+        "defaults.py",
+        r#"
+def create_client(request):
+    if request.get("vendor") == "agencyhandy" and isinstance(request.get("input"), list):
+        for entry in request["input"]:
+            if isinstance(entry, dict):
+                entry.setdefault("status", "New")
+    return original(request)
+"#,
+    );
+    let (junit, ndjson) = (dir.path().join("r.xml"), dir.path().join("e.ndjson"));
+    let reports = format!("junit:{},ndjson:{}", junit.display(), ndjson.display());
+    let args = ["run", "--client", &defaults, "--vendor", "agencyhandy", "--cases", "2", "--seed", "1"];
+    let (code, out, err) = cli(&[&args[..], &["--report", &reports]].concat());
+    assert_eq!(code, 0, "a warning does not fail the run: {out}{err}");
+    assert!(out.contains("WARN request.body_carried [agencyhandy]"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("request.body_carried ")).unwrap_or_default();
+    assert!(row.ends_with(" warn"), "the matrix: {out}");
+    assert!(out.contains(" warned, ") && out.contains("--strict would"), "{out}");
+    let events = std::fs::read_to_string(&ndjson).expect("the event log");
+    assert!(
+        events.lines().any(|l| l.contains(r#""event":"warning""#) && l.contains(r#""severity":"warn""#)),
+        "{events}"
+    );
+    assert!(events.lines().any(|l| l.contains(r#""property":"request.body_carried","status":"warn""#)), "{events}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
+    assert!(xml.contains(r#"<property name="warning""#), "{xml}");
+
+    let (code, out, _) = cli(&[&args[..], &["--strict"]].concat());
+    assert_eq!(code, 1, "--strict: {out}");
+    assert!(out.contains("they fail the run (--strict)"), "{out}");
 }

@@ -77,8 +77,13 @@ enum Bug {
     DuplicateAsCreated,
     /// Sends the request again after a 401.
     Retries401,
-    /// Serialises absent optional fields as `null`.
+    /// Serialises an absent optional field the schema does not let be null (`is_credit_assigned`)
+    /// as `null`.
     NullForOmitted,
+    /// Sends SmartLead's `password`, `logo` and `logo_url` as `null` when the input omits them.
+    NullsForOptionals,
+    /// Sends AgencyHandy's documented default `status: "New"` when an entry omits it.
+    SendsDefaults,
     /// Treats only 4xx as errors: a 5xx is reported as created.
     SuccessOn5xx,
     /// Drops the id of the answer.
@@ -164,8 +169,16 @@ impl BrokenClient {
         let mut input = input.clone();
         match (self.bug, &mut input) {
             (Bug::NullForOmitted, Value::Object(map)) => {
-                for optional in ["password", "logo_url"] {
+                map.entry("is_credit_assigned").or_insert(Value::Null);
+            }
+            (Bug::NullsForOptionals, Value::Object(map)) => {
+                for optional in ["password", "logo", "logo_url"] {
                     map.entry(optional).or_insert(Value::Null);
+                }
+            }
+            (Bug::SendsDefaults, Value::Array(entries)) => {
+                for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+                    entry.entry("status").or_insert_with(|| Value::from("New"));
                 }
             }
             (Bug::LowercasesEmails, _) => emails(&mut input, &|e| e.to_lowercase()),
@@ -458,4 +471,75 @@ fn a_misread_403_for_another_accounts_company_is_caught_by_the_unauthorized_prop
 #[test]
 fn a_client_that_ignores_its_time_out_is_caught_by_the_transport_error_property() {
     caught_on_several_seeds(Bug::IgnoresTimeout, "smartlead", "response.transport_error");
+}
+
+/// A copy of the specs where SmartLead's `password`, `logo` and `logo_url` may be `null`, as
+/// SmartLead accepts them (issue 11; a no-op once the repository's spec says so).
+fn specs_with_nullable_smartlead_optionals() -> tempfile::TempDir {
+    let dir = conformance_support::tempdir();
+    let specs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    for entry in std::fs::read_dir(&specs).expect("the specs folder") {
+        let path = entry.expect("an entry").path();
+        let text = std::fs::read_to_string(&path).expect("a spec");
+        let name = path.file_name().expect("a name").to_owned();
+        let text = if name == "smartlead.yaml" {
+            let mut doc: Value = yaml_serde::from_str(&text).expect("YAML");
+            let props = &mut doc["components"]["schemas"]["CreateClientRequest"]["properties"];
+            for field in ["password", "logo", "logo_url"] {
+                props[field]["type"] = serde_json::json!(["string", "null"]);
+                props[field].as_object_mut().expect("a property").remove("contentEncoding");
+            }
+            serde_json::to_string_pretty(&doc).expect("JSON is YAML")
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(name), text).expect("write a spec");
+    }
+    dir
+}
+
+#[test]
+fn nulls_the_vendor_accepts_for_optional_fields_are_warnings_not_failures() {
+    let specs = specs_with_nullable_smartlead_optionals();
+    let opts = RunOptions { specs: Some(specs.path().to_owned()), ..options("smartlead", 4) };
+    let client = || Client::InProcess(Box::new(BrokenClient { bug: Bug::NullsForOptionals, creates: 0 }));
+    let mut warnings = Vec::new();
+    let report = run(client(), opts.clone(), &mut |e| {
+        if let conformance::Event::Warning(w) = e {
+            warnings.push(w.property.clone());
+        }
+    });
+    assert_eq!(report.exit_code, 0, "{}", explain(&report));
+    assert!(failed(&report).is_empty(), "{}", explain(&report));
+    let status = |id: &str| report.vendors[0].properties.iter().find(|p| p.id == id).map(|p| p.status);
+    assert_eq!(status("request.optional_omitted"), Some(Status::Warn));
+    assert_eq!(status("request.body_schema"), Some(Status::Pass));
+    assert_eq!(warnings, ["request.optional_omitted"], "one warning event per property");
+    let w = &report.warnings[0];
+    assert!(w.message.contains("` is sent as null") && w.message.contains("docs do not promise"), "{w:?}");
+    assert!(render_failure(w).starts_with("WARN request.optional_omitted [smartlead] "), "{}", render_failure(w));
+    let matrix = report.matrix();
+    let row = matrix.lines().find(|l| l.starts_with("request.optional_omitted ")).unwrap_or_default();
+    assert!(row.ends_with(" warn"), "{matrix}");
+    assert!(report.summary_line().contains(" warned, "), "{}", report.summary_line());
+    let junit = report.junit();
+    assert!(junit.contains(r#"<property name="warning" value="`"#), "{junit}");
+
+    let strict = run(client(), RunOptions { strict: true, ..opts }, &mut |_| {});
+    assert_eq!(strict.exit_code, 1, "--strict: warnings fail the run");
+    assert!(strict.junit().contains("<failure"), "under --strict the JUnit case fails");
+}
+
+#[test]
+fn a_documented_default_sent_explicitly_is_a_warning_and_other_additions_fail() {
+    let report = run_broken(Bug::SendsDefaults, "agencyhandy");
+    assert_eq!(report.exit_code, 0, "{}", explain(&report));
+    let carried = report.vendors[0].properties.iter().find(|p| p.id == "request.body_carried").expect("listed");
+    assert_eq!(carried.status, Status::Warn, "{carried:?}");
+    assert!(carried.warned > 0 && carried.failed == 0, "{carried:?}");
+    let w = report.warnings.iter().find(|w| w.property == "request.body_carried").expect("a warning");
+    assert!(w.message.contains(".status` is not in the input but sent as \"New\""), "{}", w.message);
+    // Another value than the default is the client's invention: a failure.
+    let report = run_broken(Bug::NullForOmitted, "smartlead");
+    assert_eq!(report.exit_code, 1);
 }

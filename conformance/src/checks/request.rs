@@ -352,8 +352,34 @@ pub(crate) fn optional_omitted(x: &Exchange<'_>) -> Option<Verdict> {
     }))
 }
 
+/// The verdict on the differences `which` selects: a failure if the vendor would refuse or
+/// misread one, a warning if it tolerates them all (see [`tolerated`]).
 fn body_differences(x: &Exchange<'_>, body: &Value, which: fn(&Difference) -> bool) -> Verdict {
-    let found: Vec<String> =
-        differences(&x.case.input, body).iter().filter(|d| which(d)).map(ToString::to_string).collect();
-    if found.is_empty() { Verdict::Pass } else { Verdict::fail(found.join("; "), pretty(&x.case.input), pretty(body)) }
+    let found: Vec<Difference> = differences(&x.case.input, body).into_iter().filter(which).collect();
+    let (tolerated, refused): (Vec<&Difference>, Vec<&Difference>) =
+        found.iter().partition(|d| tolerated(x.ctx.vendor.schema(), d));
+    let list = |ds: &[&Difference]| ds.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    match (refused.is_empty(), tolerated.is_empty()) {
+        (true, true) => Verdict::Pass,
+        (false, _) => Verdict::fail(list(&refused), pretty(&x.case.input), pretty(body)),
+        (true, false) => Verdict::warn(
+            format!("{}: the vendor accepts it, its docs do not promise it", list(&tolerated)),
+            pretty(&x.case.input),
+            pretty(body),
+        ),
+    }
+}
+
+/// Whether the vendor tolerates a difference its docs do not promise: a field the input omits
+/// sent as `null` where the request schema allows `null`, or sent with its documented default.
+fn tolerated(schema: &Value, d: &Difference) -> bool {
+    match d {
+        Difference::NullForAbsent { path: Some(path) } => crate::schema::node_at(schema, path)
+            .and_then(|node| crate::schema::compile(node).ok())
+            .is_some_and(|v| v.is_valid(&Value::Null)),
+        Difference::Added { path: Some(path), actual } => crate::schema::node_at(schema, path)
+            .and_then(|node| node.get("default"))
+            .is_some_and(|default| crate::json::same(default, actual)),
+        _ => false,
+    }
 }
