@@ -1,7 +1,6 @@
 //! The `vendor-conformance` command line, as a function of its arguments and output streams so
 //! that it can be tested in-process.
 
-use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,10 +9,12 @@ use std::time::Duration;
 use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use crate::harness::Client;
+use crate::options::{RunOptions, VendorSelection};
 use crate::properties;
-use crate::report::{Event, REPLAY_FORMAT, ReplayFile, render_failure};
+use crate::render::render_failure;
+use crate::replay::{REPLAY_FORMAT, REPLAY_VERSION, ReplayFile};
 use crate::revisions::RevisionSelection;
-use crate::runner::{RunOptions, VendorSelection};
+use crate::terminal::Outputs;
 use crate::vendor::target_name;
 
 /// Checks that a client of the vendors' create-client endpoints behaves as the vendors document:
@@ -77,6 +78,14 @@ struct RunArgs {
     /// Never draw a progress bar (it is only drawn on a terminal anyway).
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_NO_PROGRESS")]
     no_progress: bool,
+    /// Most restarts of a client that crashed or hung (each such case fails `response.answers`);
+    /// one more and the run stops with what it found (exit 1).
+    #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_MAX_RESTARTS", default_value_t = 16)]
+    max_restarts: u32,
+    /// Warnings (what a vendor tolerates but its docs do not promise: a `null` for an optional
+    /// field, a documented default sent explicitly) fail the run too.
+    #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_STRICT")]
+    strict: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -276,143 +285,20 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
         Err(m) => return usage(err, &m),
     };
     options.replay_dir = Some(args.replay_dir.clone());
+    options.max_restarts = args.max_restarts;
+    options.strict = args.strict;
 
-    let mut ndjson = None;
+    let mut outputs = Outputs::new(out, err, terminal && !args.no_progress);
     for t in &targets {
-        if let Target::Ndjson(path) = t {
-            match std::fs::File::create(path) {
-                Ok(f) => ndjson = Some(std::io::BufWriter::new(f)),
-                Err(e) => return usage(err, &format!("{}: {e}", path.display())),
-            }
-        }
-    }
-
-    let progress = (terminal && !args.no_progress).then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases  {msg}") {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    });
-    let out_cell = RefCell::new(&mut *out);
-    let err_cell = RefCell::new(&mut *err);
-    let print = |text: &str, to_err: bool| {
-        let emit = || {
-            if to_err {
-                let _ = write!(err_cell.borrow_mut(), "{text}");
-            } else {
-                let _ = write!(out_cell.borrow_mut(), "{text}");
-            }
-        };
-        match &progress {
-            Some(bar) => bar.suspend(emit),
-            None => emit(),
-        }
-    };
-    let mut on_event = |event: &Event| {
-        if let Some(w) = ndjson.as_mut()
-            && let Ok(line) = serde_json::to_string(event)
+        if let Target::Ndjson(path) = t
+            && let Err(e) = outputs.log_to(path)
         {
-            let _ = writeln!(w, "{line}");
-        }
-        match event {
-            Event::RunStarted { seed, cases, client, mock, implementation, vendors } => {
-                if let Some(bar) = &progress {
-                    bar.set_length(
-                        vendors.len() as u64 * crate::runner::Scenario::ALL.len() as u64 * u64::from(*cases),
-                    );
-                }
-                let version = if implementation.version.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", implementation.version)
-                };
-                print(
-                    &format!(
-                        "vendor-conformance: {} ({}{version}) via {client}\nmock {mock}; seed {seed}; {cases} cases per scenario; vendors: {}\n\n",
-                        implementation.name,
-                        implementation.language,
-                        vendors.join(", ")
-                    ),
-                    false,
-                );
-            }
-            Event::VendorSkipped { vendor, revision, reason } => {
-                print(&format!("skip {}: {reason}\n", target_name(vendor, revision)), false);
-            }
-            Event::ScenarioStarted { vendor, revision, scenario, .. } => {
-                if let Some(bar) = &progress {
-                    bar.set_message(format!("{} / {}", target_name(vendor, revision), scenario.name()));
-                }
-            }
-            Event::Case { shrinking, .. } => {
-                if let (Some(bar), false) = (&progress, shrinking) {
-                    bar.inc(1);
-                }
-            }
-            Event::HarnessRestarted { reason, stderr_tail } => {
-                let tail: String = stderr_tail
-                    .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n  ");
-                print(&format!("client restarted after: {reason}\n  {tail}\n"), true);
-            }
-            Event::Failure(f) => print(&format!("{}\n", render_failure(f)), false),
-            Event::Property { .. } | Event::RunFinished { .. } => {}
-        }
-    };
-    let report = crate::runner::run(client, options, &mut on_event);
-    if let Some(bar) = &progress {
-        bar.finish_and_clear();
-    }
-    if let Some(mut w) = ndjson {
-        let _ = w.flush();
-    }
-    let out = out_cell.into_inner();
-    let err = err_cell.into_inner();
-    // The matrix means something once the client started (all skips otherwise).
-    if !report.vendors.is_empty() && (report.error.is_none() || report.cases_run > 0) {
-        let _ = write!(out, "{}", report.matrix());
-        let _ = writeln!(out);
-        if report.revisions_named {
-            let _ = writeln!(out, "client × revision:");
-            let _ = write!(out, "{}", report.revision_matrix());
-            let _ = writeln!(out);
-        }
-        let _ = writeln!(
-            out,
-            "{} {}, {} case(s), seed {} ({:.1} s)",
-            report.vendors.len(),
-            if report.revisions_named { "vendor revision(s)" } else { "vendor(s)" },
-            report.cases_run,
-            report.seed,
-            report.duration_ms as f64 / 1000.0
-        );
-        let _ = writeln!(out, "{}", report.summary_line());
-    }
-    if let Some((code, message)) = &report.error {
-        let what = match code {
-            3 => "the client failed to start or broke the protocol",
-            _ => "error",
-        };
-        let _ = writeln!(err, "vendor-conformance: {what}: {message}");
-    } else if report.exit_code == 4 {
-        let _ = writeln!(err, "vendor-conformance: nothing ran (no selected vendor is supported by the client)");
-    }
-    for t in &targets {
-        if let Target::Junit(path) = t
-            && let Err(e) = std::fs::write(path, report.junit())
-        {
-            let _ = writeln!(err, "vendor-conformance: {}: {e}", path.display());
-            return 2;
+            return usage(outputs.err, &format!("{}: {e}", path.display()));
         }
     }
-    report.exit_code
+    let junit: Vec<PathBuf> =
+        targets.iter().filter_map(|t| if let Target::Junit(path) = t { Some(path.clone()) } else { None }).collect();
+    outputs.run(client, options, &junit)
 }
 
 fn replay(args: ReplayArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -431,13 +317,14 @@ fn replay(args: ReplayArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(f) => f,
         Err(e) => return usage(err, &format!("{}: {e}", args.file.display())),
     };
-    if file.format != REPLAY_FORMAT || file.version != 1 {
-        return usage(err, &format!("{}: not a vendor-conformance replay file (version 1)", args.file.display()));
+    if file.format != REPLAY_FORMAT || file.version != REPLAY_VERSION {
+        let path = args.file.display();
+        return usage(err, &format!("{path}: not a vendor-conformance replay file (version {REPLAY_VERSION})"));
     }
     let options = RunOptions { seed: file.seed, ..options };
     let target = target_name(&file.vendor, &file.revision);
     let _ = writeln!(out, "replaying {} [{target}] from {}", file.property, args.file.display());
-    match crate::runner::replay(client, &file, options, &mut |_| {}) {
+    match crate::replay::replay(client, &file, options, &mut |_| {}) {
         Ok((executed, failure, implementation)) => {
             let _ = writeln!(out, "client: {} ({})", implementation.name, implementation.language);
             match failure {

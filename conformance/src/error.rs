@@ -44,8 +44,8 @@ pub enum HarnessError {
 }
 
 impl HarnessError {
-    /// A crash or hang: the case fails and the harness is restarted. Anything else breaks the
-    /// protocol and ends the run (exit 3).
+    /// A crash or hang: the case fails `response.answers` and the harness is restarted (until
+    /// `--max-restarts`). Anything else breaks the protocol and ends the run (exit 3).
     pub fn is_crash(&self) -> bool {
         matches!(self, Self::Exited { .. } | Self::Timeout { .. } | Self::Panicked(_) | Self::Io(_))
     }
@@ -55,7 +55,9 @@ impl HarnessError {
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
     #[error("in-process mock: {0}")]
-    Start(#[from] std::io::Error),
+    Runtime(#[from] std::io::Error),
+    #[error("in-process mock: {0}")]
+    Start(#[from] vendor_mock::StartError),
     #[error("mock at {url}: {message}")]
     Admin { url: String, message: String },
     #[error("the suite's own request failed: {0}")]
@@ -77,6 +79,10 @@ pub enum RunError {
     /// The harness failed to start or broke the protocol (exit 3).
     #[error(transparent)]
     Harness(#[from] HarnessError),
+    /// The client crashed or hung more often than `--max-restarts` allows: the run stops with
+    /// what it found (exit 1).
+    #[error("stopped: {0}")]
+    GaveUp(String),
     /// A report or replay file could not be written or read (exit 2).
     #[error("{path}: {message}")]
     File { path: String, message: String },
@@ -87,6 +93,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Harness(_) => 3,
+            Self::GaveUp(_) => 1,
             _ => 2,
         }
     }

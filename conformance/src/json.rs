@@ -1,121 +1,67 @@
-//! JSON helpers: concrete paths (`client_users[0].email`), and a structural comparison that
-//! tells a missing field from a changed one from a field sent as `null`.
+//! JSON helpers: concrete places (`client_users[0].email`, as the spec model's [`FieldPath`]),
+//! and a structural comparison that tells a missing field from a changed one from a field sent
+//! as `null`.
 
 use std::fmt;
 
 use serde_json::Value;
+use vendor_mock::spec::FieldPath;
 
-/// One step of a concrete path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
+/// A concrete place in a JSON value; `None` is the value itself.
+pub type At = Option<FieldPath>;
+
+/// The place one property further.
+pub fn at_key(at: &At, key: &str) -> FieldPath {
+    at.as_ref().map_or_else(|| FieldPath::key(key), |p| p.then_key(key))
 }
 
-/// A concrete path into a JSON value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Path(pub Vec<Seg>);
-
-impl Path {
-    pub fn key(&self, k: &str) -> Self {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_owned()));
-        p
-    }
-
-    pub fn index(&self, i: usize) -> Self {
-        let mut p = self.clone();
-        p.0.push(Seg::Index(i));
-        p
-    }
-
-    /// Parses `a.b[2].c` / `[0].email`.
-    pub fn parse(text: &str) -> Self {
-        let mut segs = Vec::new();
-        for part in text.split('.').filter(|p| !p.is_empty()) {
-            let mut rest = part;
-            if let Some(i) = rest.find('[') {
-                if i > 0 {
-                    segs.push(Seg::Key(rest[..i].to_owned()));
-                }
-                rest = &rest[i..];
-                while let Some(inner) = rest.strip_prefix('[') {
-                    let end = inner.find(']').unwrap_or(inner.len());
-                    if let Ok(n) = inner[..end].parse() {
-                        segs.push(Seg::Index(n));
-                    }
-                    rest = inner.get(end + 1..).unwrap_or_default();
-                }
-            } else {
-                segs.push(Seg::Key(rest.to_owned()));
-            }
-        }
-        Self(segs)
-    }
-
-    pub fn get<'a>(&self, v: &'a Value) -> Option<&'a Value> {
-        self.0.iter().try_fold(v, |v, s| match s {
-            Seg::Key(k) => v.get(k),
-            Seg::Index(i) => v.get(i),
-        })
-    }
-
-    pub fn get_mut<'a>(&self, v: &'a mut Value) -> Option<&'a mut Value> {
-        self.0.iter().try_fold(v, |v, s| match s {
-            Seg::Key(k) => v.get_mut(k),
-            Seg::Index(i) => v.get_mut(i),
-        })
-    }
-
-    /// The path without its last step.
-    pub fn parent(&self) -> Self {
-        let mut p = self.clone();
-        p.0.pop();
-        p
-    }
-
-    pub fn is_root(&self) -> bool {
-        self.0.is_empty()
-    }
+/// The place one array element further.
+pub fn at_index(at: &At, index: usize) -> FieldPath {
+    at.as_ref().map_or_else(|| FieldPath::index(index), |p| p.then_index(index))
 }
 
-impl fmt::Display for Path {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("(body)");
-        }
-        for (i, s) in self.0.iter().enumerate() {
-            match s {
-                Seg::Key(k) if i == 0 => f.write_str(k)?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
+/// How reports name a place (`client_users[0].email`, `(body)` for the value itself).
+pub fn shown(at: &At) -> String {
+    at.as_ref().map_or_else(|| "(body)".to_owned(), ToString::to_string)
+}
+
+/// The place a jsonschema instance path (`/client_users/0/email`) names.
+pub fn pointer_to_path(pointer: &str) -> String {
+    let mut at: At = None;
+    for step in pointer.split('/').skip(1) {
+        let step = step.replace("~1", "/").replace("~0", "~");
+        at = Some(match step.parse::<usize>() {
+            Ok(n) => at_index(&at, n),
+            Err(_) => at_key(&at, &step),
+        });
     }
+    shown(&at)
 }
 
 /// One difference between what the client was given and what it sent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Difference {
     /// In the input, not in the body.
-    Missing { path: Path, expected: Value },
+    Missing { path: At, expected: Value },
     /// Absent from the input, sent as `null`.
-    NullForAbsent { path: Path },
+    NullForAbsent { path: At },
     /// Not in the input, sent with a value.
-    Added { path: Path, actual: Value },
+    Added { path: At, actual: Value },
     /// Sent with another value (or type).
-    Changed { path: Path, expected: Value, actual: Value },
+    Changed { path: At, expected: Value, actual: Value },
 }
 
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Missing { path, expected } => write!(f, "`{path}` is missing (the input has {expected})"),
-            Self::NullForAbsent { path } => write!(f, "`{path}` is sent as null (the input omits it)"),
-            Self::Added { path, actual } => write!(f, "`{path}` is not in the input but sent as {actual}"),
+            Self::Missing { path, expected } => {
+                let path = shown(path);
+                write!(f, "`{path}` is missing (the input has {expected})")
+            }
+            Self::NullForAbsent { path } => write!(f, "`{}` is sent as null (the input omits it)", shown(path)),
+            Self::Added { path, actual } => write!(f, "`{}` is not in the input but sent as {actual}", shown(path)),
             Self::Changed { path, expected, actual } => {
-                write!(f, "`{path}` is sent as {actual} (the input has {expected})")
+                write!(f, "`{}` is sent as {actual} (the input has {expected})", shown(path))
             }
         }
     }
@@ -136,35 +82,41 @@ pub fn same(a: &Value, b: &Value) -> bool {
 /// Every difference between the input and the body sent.
 pub fn differences(expected: &Value, actual: &Value) -> Vec<Difference> {
     let mut out = Vec::new();
-    diff_at(&Path::default(), expected, actual, &mut out);
+    diff_at(&None, expected, actual, &mut out);
     out
 }
 
-fn diff_at(path: &Path, expected: &Value, actual: &Value, out: &mut Vec<Difference>) {
+fn diff_at(path: &At, expected: &Value, actual: &Value, out: &mut Vec<Difference>) {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (k, ev) in e {
                 match a.get(k) {
-                    Some(av) => diff_at(&path.key(k), ev, av, out),
-                    None => out.push(Difference::Missing { path: path.key(k), expected: ev.clone() }),
+                    Some(av) => diff_at(&Some(at_key(path, k)), ev, av, out),
+                    None => out.push(Difference::Missing { path: Some(at_key(path, k)), expected: ev.clone() }),
                 }
             }
             for (k, av) in a.iter().filter(|(k, _)| !e.contains_key(*k)) {
                 if av.is_null() {
-                    out.push(Difference::NullForAbsent { path: path.key(k) });
+                    out.push(Difference::NullForAbsent { path: Some(at_key(path, k)) });
                 } else {
-                    out.push(Difference::Added { path: path.key(k), actual: av.clone() });
+                    out.push(Difference::Added { path: Some(at_key(path, k)), actual: av.clone() });
                 }
             }
         }
         (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
-                diff_at(&path.index(i), ev, av, out);
+                diff_at(&Some(at_index(path, i)), ev, av, out);
             }
         }
         _ if same(expected, actual) => {}
         _ => out.push(Difference::Changed { path: path.clone(), expected: expected.clone(), actual: actual.clone() }),
     }
+}
+
+/// An integral float as a JSON integer, anything else as a float.
+pub fn number(x: f64) -> Value {
+    #[allow(clippy::cast_possible_truncation)]
+    if x.fract() == 0.0 && x.abs() < 1e15 { serde_json::json!(x as i64) } else { serde_json::json!(x) }
 }
 
 /// Pretty JSON for reports (never fails).
@@ -178,12 +130,10 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn paths_parse_and_print_the_same_way() {
-        for text in ["client_users[0].email", "[2].email", "a.b.c", "x[1][2]"] {
-            assert_eq!(Path::parse(text).to_string(), text);
-        }
-        let v = json!({"client_users":[{"email":"a@b.c"}]});
-        assert_eq!(Path::parse("client_users[0].email").get(&v), Some(&json!("a@b.c")));
+    fn schema_error_places_print_as_the_mock_names_fields() {
+        assert_eq!(pointer_to_path("/client_users/0/email"), "client_users[0].email");
+        assert_eq!(pointer_to_path("/0/a~1b"), "[0].a/b");
+        assert_eq!(pointer_to_path(""), "(body)");
     }
 
     #[test]

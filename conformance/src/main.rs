@@ -4,7 +4,7 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let code = conformance::cli::main_with(
+    let code = conformance::main_with(
         std::env::args_os(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr(),

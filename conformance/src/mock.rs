@@ -4,55 +4,57 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use vendor_mock::{Config, Fault, Mock, Specs};
+use vendor_mock::{Entry, Fault, Mock, MockServer, Specs};
 
-use crate::error::MockError;
+use crate::error::{MockError, RunError, SpecError};
+use crate::options::RunOptions;
 
-/// One journalled request, as the mock recorded it (the JSON form of `vendor_mock::Entry`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JournalEntry {
-    #[serde(default)]
-    pub seq: u64,
-    #[serde(default)]
-    pub vendor: Option<String>,
-    #[serde(default)]
-    pub operation: Option<String>,
-    pub method: String,
-    pub path: String,
-    #[serde(default)]
-    pub query: Option<String>,
-    #[serde(default)]
-    pub version: String,
-    /// Header names as sent on the wire (HTTP/1.1), with values.
-    pub headers: Vec<(String, String)>,
-    /// `raw`, `lowercase` (HTTP/2) or `unavailable`.
-    #[serde(default)]
-    pub header_case: String,
-    #[serde(default)]
-    pub body: String,
-    /// 0: nothing was sent back (a reset or empty reply).
-    pub status: u16,
-    #[serde(default)]
-    pub response: Value,
-    /// `{"kind": ...}` as the mock serialises its `Outcome`.
-    pub outcome: Value,
+/// Loads the specs a run uses: a folder's, or the ones embedded in vendor-mock.
+pub fn load_specs(dir: Option<&std::path::Path>) -> Result<Specs, RunError> {
+    let specs = match dir {
+        Some(dir) => Specs::from_dir(dir),
+        None => Specs::embedded(),
+    };
+    specs.map_err(|e| RunError::Spec(SpecError::new("(specs)", e.to_string())))
 }
 
-impl JournalEntry {
-    /// The outcome's kind word (`created`, `bulk`, `duplicate`, `fault`, …).
-    pub fn outcome_kind(&self) -> &str {
-        self.outcome.get("kind").and_then(Value::as_str).unwrap_or_default()
+/// The mock of one round: an external one (`mock_url`, default revisions only), or one
+/// in-process serving `picks` (the non-default revisions of the round).
+pub fn start_mock(
+    specs: &Specs,
+    options: &RunOptions,
+    picks: &[(String, String)],
+) -> Result<Box<dyn MockAccess>, RunError> {
+    let Some(url) = &options.mock_url else {
+        return Ok(Box::new(InProcessMock::start_with(specs.clone(), options.seed, picks.to_vec())?));
+    };
+    if !picks.is_empty() {
+        let named: Vec<String> = picks.iter().map(|(v, r)| format!("{v}@{r}")).collect();
+        return Err(RunError::Usage(format!(
+            "--mock-url: only the default revisions can be checked against an external mock, not {}; \
+             drop --mock-url (the in-process mock serves any revision) or drop --revision",
+            named.join(", ")
+        )));
     }
-
-    /// `METHOD /path?query`.
-    pub fn target(&self) -> String {
-        match &self.query {
-            Some(q) => format!("{}?{q}", self.path),
-            None => self.path.clone(),
-        }
+    let mock = HttpMock::connect(url)?;
+    // The suite reads the default documents: refuse a mock serving another revision for a vendor
+    // this run checks, rather than judge it against the wrong contract.
+    let other: Vec<String> = mock
+        .served_revisions()
+        .iter()
+        .filter(|(v, r)| options.vendors.includes(v) && r.as_str() != vendor_mock::DEFAULT_REVISION)
+        .map(|(v, r)| format!("{v}@{r}"))
+        .collect();
+    if !other.is_empty() {
+        return Err(RunError::Usage(format!(
+            "--mock-url: the mock at {url} serves {}, but the suite checks an external mock against the \
+             default revisions only; start it without --revision, or drop --mock-url and pass --revision",
+            other.join(", ")
+        )));
     }
+    Ok(Box::new(mock))
 }
 
 /// What the suite needs from a mock.
@@ -64,7 +66,7 @@ pub trait MockAccess {
     /// Empties the journal only.
     fn clear_journal(&self) -> Result<(), MockError>;
     /// The journal, oldest first.
-    fn journal(&self) -> Result<Vec<JournalEntry>, MockError>;
+    fn journal(&self) -> Result<Vec<Entry>, MockError>;
     /// Adds a fault; returns its id.
     fn inject(&self, fault: &Fault) -> Result<u64, MockError>;
     /// Where the mock is, for people: `in-process` or the URL.
@@ -74,12 +76,11 @@ pub trait MockAccess {
     fn masks_secrets(&self) -> bool;
 }
 
-/// A mock served in-process on a loopback port the OS picked, on its own small runtime.
+/// The mock's own [`MockServer`], on a loopback port the OS picked, on a small runtime of its
+/// own (the suite itself is synchronous).
 #[derive(Debug)]
 pub struct InProcessMock {
-    mock: Arc<Mock>,
-    base_url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: MockServer,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -90,43 +91,36 @@ impl InProcessMock {
     }
 
     /// Starts serving `specs` with these contract revisions instead of the default ones
-    /// (`("agencyhandy", "2026-07")`; checked by the caller: the mock serves the default
-    /// revision of a vendor whose pick does not exist).
+    /// (`("agencyhandy", "2026-07")`).
     pub fn start_with(specs: Specs, seed: u64, revisions: Vec<(String, String)>) -> Result<Self, MockError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("conformance-mock")
             .enable_all()
             .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let addr = listener.local_addr()?;
         // Secrets readable in the journal: the checks compare credentials and bodies exactly.
-        let config = Config { seed: Some(seed), journal_secrets: true, revisions, ..Default::default() };
-        let mock = Mock::new(specs, config);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let served = Arc::clone(&mock);
-        runtime.spawn(async move {
-            let shutdown = async {
-                let _ = rx.await;
-            };
-            if let Err(e) = vendor_mock::run(listener, served, shutdown).await {
-                eprintln!("vendor-conformance: the in-process mock stopped: {e}");
-            }
-        });
-        Ok(Self { mock, base_url: format!("http://{addr}"), shutdown: Some(tx), runtime: Some(runtime) })
+        // The vendors' rate limits enforced, as the vendors do (every case has fresh credentials).
+        let mut builder = MockServer::builder().specs(specs).seed(seed).journal_secrets(true).rate_limits(true);
+        for (vendor, revision) in &revisions {
+            builder = builder.revision(vendor, revision);
+        }
+        let server = runtime.block_on(builder.try_start())?;
+        Ok(Self { server, runtime: Some(runtime) })
+    }
+
+    fn server(&self) -> &MockServer {
+        &self.server
     }
 
     /// The mock itself.
     pub fn mock(&self) -> &Arc<Mock> {
-        &self.mock
+        self.server().mock()
     }
 }
 
 impl Drop for InProcessMock {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        // Stopping the runtime ends the server's tasks (in-flight requests get 200 ms).
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(Duration::from_millis(200));
         }
@@ -135,37 +129,29 @@ impl Drop for InProcessMock {
 
 impl MockAccess for InProcessMock {
     fn base_url(&self) -> String {
-        self.base_url.clone()
+        self.server().uri()
     }
 
     fn reset(&self) -> Result<(), MockError> {
-        self.mock.reset(None);
+        self.server().reset();
         Ok(())
     }
 
     fn clear_journal(&self) -> Result<(), MockError> {
-        self.mock.clear_journal();
+        self.mock().clear_journal();
         Ok(())
     }
 
-    fn journal(&self) -> Result<Vec<JournalEntry>, MockError> {
-        self.mock
-            .journal()
-            .iter()
-            .map(|e| {
-                serde_json::to_value(e)
-                    .and_then(serde_json::from_value)
-                    .map_err(|e| MockError::Setup(format!("journal entry: {e}")))
-            })
-            .collect()
+    fn journal(&self) -> Result<Vec<Entry>, MockError> {
+        Ok(self.server().journal())
     }
 
     fn inject(&self, fault: &Fault) -> Result<u64, MockError> {
-        Ok(self.mock.inject(fault.clone()))
+        Ok(self.server().inject(fault.clone()))
     }
 
     fn describe(&self) -> String {
-        format!("{} (in-process)", self.base_url)
+        format!("{} (in-process)", self.base_url())
     }
 
     fn masks_secrets(&self) -> bool {
@@ -184,7 +170,7 @@ pub struct HttpMock {
 
 #[derive(Debug, Deserialize)]
 struct Requests {
-    requests: Vec<JournalEntry>,
+    requests: Vec<Entry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,7 +234,7 @@ impl MockAccess for HttpMock {
         self.call(reqwest::Method::DELETE, "/__admin/requests", None).map(drop)
     }
 
-    fn journal(&self) -> Result<Vec<JournalEntry>, MockError> {
+    fn journal(&self) -> Result<Vec<Entry>, MockError> {
         let value = self.call(reqwest::Method::GET, "/__admin/requests", None)?;
         let requests: Requests = serde_json::from_value(value)
             .map_err(|e| MockError::Admin { url: self.url.clone(), message: format!("GET /__admin/requests: {e}") })?;

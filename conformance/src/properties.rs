@@ -1,6 +1,14 @@
-//! The named properties: stable ids, titles, and what each checks.
+//! The named properties: stable ids, titles, what each checks, and the function that checks
+//! it (in `checks/`), registered together so that the catalogue and its implementation cannot
+//! drift apart.
 
 use serde::Serialize;
+
+use crate::checks::{Exchange, request, response};
+use crate::verdict::Verdict;
+
+/// A property's check: its verdict on a case, or `None` when the case says nothing about it.
+pub type Check = fn(&Exchange<'_>) -> Option<Verdict>;
 
 /// Which side of the exchange a property judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -15,7 +23,7 @@ pub enum Side {
 }
 
 /// One named property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Property {
     /// Stable id (`request.auth_header_case`): in reports, replay files and JUnit names.
     pub id: &'static str,
@@ -23,13 +31,25 @@ pub struct Property {
     pub title: &'static str,
     /// What it checks, in one or two sentences.
     pub checks: &'static str,
+    /// The function that checks it.
+    #[serde(skip)]
+    pub check: Check,
 }
 
+impl PartialEq for Property {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Property {}
+
 macro_rules! properties {
-    ($($name:ident = $id:literal, $side:ident, $title:literal, $checks:literal;)*) => {
+    ($($name:ident = $id:literal, $side:ident, $check:path, $title:literal, $checks:literal;)*) => {
         $(
             #[doc = $title]
-            pub const $name: Property = Property { id: $id, side: Side::$side, title: $title, checks: $checks };
+            pub const $name: Property =
+                Property { id: $id, side: Side::$side, title: $title, checks: $checks, check: $check };
         )*
         /// Every property, in report order.
         pub const ALL: &[Property] = &[$($name),*];
@@ -37,47 +57,47 @@ macro_rules! properties {
 }
 
 properties! {
-    ONE_PER_CREATE = "request.one_per_create", Request, "One request per create",
+    ONE_PER_CREATE = "request.one_per_create", Request, request::one_per_create, "One request per create",
         "Each create sends exactly one request to the mock: none missing, none unexpected. After a 5xx, 429 or broken connection retries are allowed; a client that rejects an invalid input itself may send nothing.";
-    NO_RETRY_AFTER_4XX = "request.no_retry_after_4xx", Request, "No retry after a 4xx",
+    NO_RETRY_AFTER_4XX = "request.no_retry_after_4xx", Request, request::no_retry_after_4xx, "No retry after a 4xx",
         "Once the vendor answered a 4xx other than 429 (duplicate, validation error, unauthorized), the client sends nothing more for that create.";
-    ROUTE = "request.route", Request, "Method, path and query",
+    ROUTE = "request.route", Request, request::route, "Method, path and query",
         "Every request uses the spec's method and path, and its query holds exactly the spec's query credentials (nothing else).";
-    AUTH = "request.auth", Request, "Credentials where the spec puts them",
+    AUTH = "request.auth", Request, request::auth, "Credentials where the spec puts them",
         "Each credential part is sent once, in its place (query parameter, header, or `Authorization: Bearer`), with the exact value given.";
-    AUTH_HEADER_CASE = "request.auth_header_case", Request, "Case-exact header names",
+    AUTH_HEADER_CASE = "request.auth_header_case", Request, request::auth_header_case, "Case-exact header names",
         "Header names the spec marks case-sensitive (AgencyHandy's `companyId`) are sent in exactly that case, read from the raw request head.";
-    CREDENTIAL_CONFINED = "request.credential_confined", Request, "Credentials nowhere else",
+    CREDENTIAL_CONFINED = "request.credential_confined", Request, request::credential_confined, "Credentials nowhere else",
         "No credential value appears anywhere but its own place: not in the body, the path, other headers, or the query unless the spec puts it there.";
-    CONTENT_TYPE = "request.content_type", Request, "JSON content type",
+    CONTENT_TYPE = "request.content_type", Request, request::content_type, "JSON content type",
         "The request has one `Content-Type` header whose media type is `application/json`.";
-    BODY_SCHEMA = "request.body_schema", Request, "Body valid against the schema",
+    BODY_SCHEMA = "request.body_schema", Request, request::body_schema, "Body valid against the schema",
         "For a valid input, the body is JSON that validates against the spec's request schema.";
-    BODY_CARRIED = "request.body_carried", Request, "Input carried through unchanged",
+    BODY_CARRIED = "request.body_carried", Request, request::body_carried, "Input carried through unchanged",
         "The body is the input: every field present with the same value, nothing dropped, nothing added (numbers compare by value, key order is free).";
-    OPTIONAL_OMITTED = "request.optional_omitted", Request, "Absent fields omitted, not null",
+    OPTIONAL_OMITTED = "request.optional_omitted", Request, request::optional_omitted, "Absent fields omitted, not null",
         "A field the input does not have is left out of the body rather than sent as `null`.";
-    CREATED = "response.created", Response, "Success is `created`",
+    CREATED = "response.created", Response, response::created, "Success is `created`",
         "When the vendor created the record (for a bulk vendor: an entry), the client reports `created`.";
-    ID = "response.id", Response, "The id from the answer",
+    ID = "response.id", Response, response::id, "The id from the answer",
         "A `created` outcome carries the id the vendor's answer reports (at the spec's `reported_id`), as a string or number.";
-    DUPLICATE = "response.duplicate", Response, "Duplicate is `duplicate`",
-        "When the vendor refused a duplicate (pre-created by the suite), the client reports `duplicate`, telling it apart from other 400s.";
-    UNAUTHORIZED = "response.unauthorized", Response, "401 is `unauthorized`",
-        "When the vendor refused the credentials (an `expired…` credential), the client reports `unauthorized`.";
-    VALIDATION_ERROR = "response.validation_error", Response, "Schema violation is `validation_error`",
+    DUPLICATE = "response.duplicate", Response, response::duplicate, "Duplicate is `duplicate`",
+        "When the vendor refused a duplicate (on any of the spec's uniqueness rules, with a stored record or within the request), the client reports `duplicate`, telling it apart from other 400s.";
+    UNAUTHORIZED = "response.unauthorized", Response, response::unauthorized, "401 is `unauthorized`",
+        "When the vendor refused the credentials (an `expired…` or empty credential: 401; another account's tenant: 403), the client reports `unauthorized` (for an empty credential it may do so without sending).";
+    VALIDATION_ERROR = "response.validation_error", Response, response::validation_error, "Schema violation is `validation_error`",
         "When the input breaks one constraint of the schema, the client reports `validation_error` (from the vendor's answer, or before sending).";
-    RATE_LIMITED = "response.rate_limited", Response, "429 is `rate_limited`",
+    RATE_LIMITED = "response.rate_limited", Response, response::rate_limited, "429 is `rate_limited`",
         "When the vendor answers 429, the client reports `rate_limited`.";
-    SERVER_ERROR = "response.server_error", Response, "5xx is `server_error`",
+    SERVER_ERROR = "response.server_error", Response, response::server_error, "5xx is `server_error`",
         "When the vendor answers a 5xx, the client reports `server_error`, not success.";
-    TRANSPORT_ERROR = "response.transport_error", Response, "Broken connection is `transport_error`",
-        "When the connection is reset or closed without an answer, the client reports `transport_error`.";
-    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, "Garbage is `unexpected_response`",
+    TRANSPORT_ERROR = "response.transport_error", Response, response::transport_error, "Broken connection is `transport_error`",
+        "When the connection is reset or closed without an answer, or the answer comes later than the client's time-out (`timeout_ms`), the client reports `transport_error`.";
+    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, response::unexpected_response, "Garbage is `unexpected_response`",
         "When a 200 carries a body that is not JSON, the client reports `unexpected_response`; a body cut short may also be a `transport_error`.";
-    ANSWERS = "response.answers", Response, "Answers within its time-out",
-        "The client answers every create within the time-out, without crashing and without an `errored` reply.";
-    CREATE_THEN_DUPLICATE = "sequence.create_then_duplicate", Sequence, "Same input twice: created, then duplicate",
+    ANSWERS = "response.answers", Response, response::answers, "Answers within its time-out",
+        "The client answers every create within its time-out (`timeout_ms` + 1 s), without crashing or hanging and without an `errored` reply.";
+    CREATE_THEN_DUPLICATE = "sequence.create_then_duplicate", Sequence, response::create_then_duplicate, "Same input twice: created, then duplicate",
         "Creating the same input twice with the same credentials yields `created`, then `duplicate` (a uniqueness rule of the spec applies).";
 }
 

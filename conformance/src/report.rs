@@ -1,26 +1,28 @@
-//! What a run tells people and machines: failures people can act on, the summary matrix,
-//! JUnit XML, the NDJSON event log and replay files.
+//! What a run found: per target and property a status, the failures with the evidence to act
+//! on them, and the NDJSON event log's events (their renderings are in `render.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vendor_mock::{Effect, Entry, Outcome};
 
-use crate::checks::{Call, Verdict};
-use crate::http1::{self, shell_quote};
-use crate::json::pretty;
-use crate::mock::JournalEntry;
+use crate::http1;
+use crate::model::{Case, Executed, Scenario};
 use crate::properties as p;
-use crate::protocol::{Implementation, Reply};
-use crate::runner::{Case, Executed, RunOptions, Scenario, mask_all};
-use crate::vendor::{VendorModel, target_name};
+use crate::protocol::Implementation;
+use crate::redact::{mask_all, mask_target};
+use crate::vendor::VendorModel;
 
 /// A property's result for one vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
+    /// Held, but in some case the client did what the vendor tolerates and its docs do not
+    /// promise (fails the run only under `--strict`).
+    Warn,
     Fail,
     Skip,
 }
@@ -29,10 +31,22 @@ impl Status {
     pub fn word(self) -> &'static str {
         match self {
             Self::Pass => "pass",
+            Self::Warn => "warn",
             Self::Fail => "FAIL",
             Self::Skip => "skip",
         }
     }
+}
+
+/// Whether a reported finding fails the run (`fail`) or is a warning (`warn`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The vendor would refuse or misread it.
+    #[default]
+    Fail,
+    /// The vendor tolerates it, its docs do not promise it.
+    Warn,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +55,9 @@ pub struct PropertyResult {
     pub status: Status,
     /// Cases in which it held.
     pub passed: u32,
+    /// Cases in which it held with a warning.
+    #[serde(default)]
+    pub warned: u32,
     /// Cases in which it failed (before shrinking).
     pub failed: u32,
     /// Why it was skipped.
@@ -67,9 +84,12 @@ fn default_revision() -> String {
     vendor_mock::DEFAULT_REVISION.to_owned()
 }
 
-/// One failing property, with the evidence to act on it.
+/// One failing property (or a warning), with the evidence to act on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
+    /// A failure, or a warning (reported as found, not shrunk nor saved for replay).
+    #[serde(default)]
+    pub severity: Severity,
     pub vendor: String,
     /// The contract revision it failed on.
     #[serde(default = "default_revision")]
@@ -100,24 +120,6 @@ pub struct Failure {
     pub replay_command: Option<String>,
 }
 
-/// A saved failure that `vendor-conformance replay` runs again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReplayFile {
-    pub format: String,
-    pub version: u32,
-    pub vendor: String,
-    /// The contract revision the case ran on (absent in files of older versions: `default`).
-    #[serde(default = "default_revision")]
-    pub revision: String,
-    pub property: String,
-    pub seed: u64,
-    pub case: Case,
-    /// The failure as first reported (for people).
-    pub failure: Failure,
-}
-
-pub const REPLAY_FORMAT: &str = "vendor-conformance-replay";
-
 /// One line of the NDJSON event log.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -139,6 +141,9 @@ pub enum Event {
         vendor: String,
         revision: String,
         scenario: Scenario,
+        /// The scenario's variant (`rule:mobile`), empty for a scenario of one variant.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        variant: String,
         cases: u32,
     },
     Case {
@@ -155,18 +160,22 @@ pub enum Event {
         stderr_tail: String,
     },
     Failure(Box<Failure>),
+    /// The first warning of a property for a target.
+    Warning(Box<Failure>),
     Property {
         vendor: String,
         revision: String,
         property: String,
         status: Status,
         passed: u32,
+        warned: u32,
         failed: u32,
         note: Option<String>,
     },
     RunFinished {
         exit_code: u8,
         passed: usize,
+        warned: usize,
         failed: usize,
         skipped: usize,
         cases: u64,
@@ -189,6 +198,10 @@ pub struct RunReport {
     /// `vendor@revision` and [`RunReport::revision_matrix`] is printed.
     pub revisions_named: bool,
     pub failures: Vec<Failure>,
+    /// The first warning of each property for each target.
+    pub warnings: Vec<Failure>,
+    /// Warnings fail the run (`--strict`).
+    pub strict: bool,
     /// A run-stopping error: (exit code, message).
     pub error: Option<(u8, String)>,
     pub cases_run: u64,
@@ -197,21 +210,27 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// (passed, failed, skipped) over vendor × property.
+    /// (passed, failed, skipped) over vendor × property; a property with warnings counts as
+    /// passed here (see [`RunReport::warned`]).
     pub fn counts(&self) -> (usize, usize, usize) {
-        let all = self.vendors.iter().flat_map(|v| &v.properties);
-        let n = |s: Status| all.clone().filter(|p| p.status == s).count();
-        (n(Status::Pass), n(Status::Fail), n(Status::Skip))
+        let n = |s: Status| self.vendors.iter().flat_map(|v| &v.properties).filter(|p| p.status == s).count();
+        (n(Status::Pass) + n(Status::Warn), n(Status::Fail), n(Status::Skip))
     }
 
-    /// 0 all passed, 1 a property failed, 2 usage or spec error, 3 the harness failed to start
-    /// or broke the protocol, 4 nothing ran.
+    /// Vendor × property results with warnings (and no failure).
+    pub fn warned(&self) -> usize {
+        self.vendors.iter().flat_map(|v| &v.properties).filter(|p| p.status == Status::Warn).count()
+    }
+
+    /// 0 all passed (warnings allowed unless `--strict`), 1 a property failed (or warned under
+    /// `--strict`), 2 usage or spec error, 3 the harness failed to start or broke the protocol,
+    /// 4 nothing ran.
     pub fn compute_exit_code(&self) -> u8 {
         if let Some((code, _)) = &self.error {
             return *code;
         }
         let (passed, failed, _) = self.counts();
-        if failed > 0 || !self.failures.is_empty() {
+        if failed > 0 || !self.failures.is_empty() || (self.strict && self.warned() > 0) {
             1
         } else if passed == 0 {
             4
@@ -224,7 +243,8 @@ impl RunReport {
         let (passed, failed, skipped) = self.counts();
         Event::RunFinished {
             exit_code: self.exit_code,
-            passed,
+            passed: passed - self.warned(),
+            warned: self.warned(),
             failed,
             skipped,
             cases: self.cases_run,
@@ -232,188 +252,20 @@ impl RunReport {
             error: self.error.as_ref().map(|(_, m)| m.clone()),
         }
     }
-
-    /// The property (rows) × vendor (columns) matrix; in a run that includes another revision
-    /// than the default, one such matrix per revision (`revision 2026-07:` above each).
-    pub fn matrix(&self) -> String {
-        if !self.revisions_named {
-            return property_matrix(&self.vendors.iter().collect::<Vec<_>>());
-        }
-        let mut revisions: Vec<&str> = Vec::new();
-        for v in &self.vendors {
-            if !revisions.contains(&v.revision.as_str()) {
-                revisions.push(&v.revision);
-            }
-        }
-        revisions.sort_by_key(|r| (*r != vendor_mock::DEFAULT_REVISION, *r));
-        let mut out = String::new();
-        for (i, revision) in revisions.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            let _ = writeln!(out, "revision {revision}:");
-            out.push_str(&property_matrix(
-                &self.vendors.iter().filter(|v| v.revision == *revision).collect::<Vec<_>>(),
-            ));
-        }
-        out
-    }
-
-    /// The client × revision matrix of this run: one row (see [`revision_matrix`]).
-    pub fn revision_matrix(&self) -> String {
-        revision_matrix(&[self])
-    }
-
-    /// The closing line: `N passed, N failed, N skipped`.
-    pub fn summary_line(&self) -> String {
-        let (passed, failed, skipped) = self.counts();
-        format!("{passed} passed, {failed} failed, {skipped} skipped")
-    }
-
-    /// JUnit XML: a test suite per vendor, a test case per property.
-    pub fn junit(&self) -> String {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut report = Report::new("vendor-conformance");
-        for v in &self.vendors {
-            let label = if v.label.is_empty() { v.name.clone() } else { v.label.clone() };
-            let mut suite = TestSuite::new(label.clone());
-            for prop in &v.properties {
-                let status = match prop.status {
-                    Status::Pass => TestCaseStatus::success(),
-                    Status::Fail => {
-                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        let found = self
-                            .failures
-                            .iter()
-                            .find(|f| f.vendor == v.name && f.revision == v.revision && f.property == prop.id);
-                        if let Some(f) = found {
-                            s.set_message(f.message.clone());
-                            s.set_description(render_failure(f));
-                        }
-                        s
-                    }
-                    Status::Skip => {
-                        let mut s = TestCaseStatus::skipped();
-                        if let Some(note) = &prop.note {
-                            s.set_message(note.clone());
-                        }
-                        s
-                    }
-                };
-                let mut case = TestCase::new(prop.id.clone(), status);
-                case.set_classname(format!("conformance.{label}"));
-                suite.add_test_case(case);
-            }
-            report.add_test_suite(suite);
-        }
-        report.to_string().unwrap_or_default()
-    }
-}
-
-/// The property × vendor table of some targets (columns: the vendors' names).
-fn property_matrix(vendors: &[&VendorResult]) -> String {
-    let width = p::ALL.iter().map(|p| p.id.len()).max().unwrap_or(8);
-    let mut out = format!("{:width$}", "property");
-    for v in vendors {
-        let _ = write!(out, "  {:>w$}", v.name, w = v.name.len().max(4));
-    }
-    out.push('\n');
-    for prop in p::ALL {
-        let _ = write!(out, "{:width$}", prop.id);
-        for v in vendors {
-            let status = v.properties.iter().find(|r| r.id == prop.id).map_or(Status::Skip, |r| r.status);
-            let _ = write!(out, "  {:>w$}", status.word(), w = v.name.len().max(4));
-        }
-        out.push('\n');
-    }
-    for v in vendors.iter().filter(|v| v.skipped.is_some()) {
-        let name = if v.label.is_empty() { &v.name } else { &v.label };
-        let _ = writeln!(out, "{name}: skipped: {}", v.skipped.as_deref().unwrap_or_default());
-    }
-    out
-}
-
-/// How one client did on one target: `pass` (no property failed), `FAIL (n)` (n properties
-/// failed), `skip` (nothing was checked: no such revision, a vendor the client does not support,
-/// a run stopped early), `-` (not in that client's run).
-fn revision_cell(v: Option<&VendorResult>) -> String {
-    let Some(v) = v else { return "-".into() };
-    let failed = v.properties.iter().filter(|p| p.status == Status::Fail).count();
-    let passed = v.properties.iter().filter(|p| p.status == Status::Pass).count();
-    if failed > 0 {
-        format!("FAIL ({failed})")
-    } else if v.skipped.is_some() || passed == 0 {
-        "skip".into()
-    } else {
-        "pass".into()
-    }
-}
-
-/// The client × revision matrix: a row per run (named by the client's `ready` implementation
-/// name), a column per `vendor@revision` in the order the runs first name them, cells `pass`,
-/// `FAIL (n)` with the number of failed properties, or `skip`.
-pub fn revision_matrix(reports: &[&RunReport]) -> String {
-    let mut columns: Vec<String> = Vec::new();
-    for r in reports {
-        for v in &r.vendors {
-            let column = format!("{}@{}", v.name, v.revision);
-            if !columns.contains(&column) {
-                columns.push(column);
-            }
-        }
-    }
-    let rows: Vec<(String, Vec<String>)> = reports
-        .iter()
-        .map(|r| {
-            let name = match &r.implementation {
-                Some(i) => i.name.clone(),
-                None if !r.client.is_empty() => r.client.clone(),
-                None => "?".into(),
-            };
-            let cells = columns
-                .iter()
-                .map(|c| revision_cell(r.vendors.iter().find(|v| format!("{}@{}", v.name, v.revision) == *c)))
-                .collect();
-            (name, cells)
-        })
-        .collect();
-    let width = rows.iter().map(|(n, _)| n.chars().count()).chain(std::iter::once("client".len())).max().unwrap_or(6);
-    let mut out = format!("{:width$}", "client");
-    for c in &columns {
-        let _ = write!(out, "  {c:>w$}", w = c.len().max(8));
-    }
-    out.push('\n');
-    for (name, cells) in &rows {
-        let _ = write!(out, "{name:width$}");
-        for (c, cell) in columns.iter().zip(cells) {
-            let _ = write!(out, "  {cell:>w$}", w = c.len().max(8));
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// The client's reply kind for events (`created`, `bulk`, `crash`, …).
-pub(crate) fn reported_word(call: &Call) -> String {
-    match &call.reply {
-        Err(_) => "no answer".into(),
-        Ok(v) => match Reply::from_json(v) {
-            Ok(Reply::Outcome { outcome, .. }) => outcome.kind().into(),
-            Ok(Reply::Skipped { .. }) => "skipped".into(),
-            Ok(Reply::Errored { .. }) => "errored".into(),
-            Err(_) => "unreadable".into(),
-        },
-    }
 }
 
 /// A journal entry as the raw request text (secrets masked).
-fn raw_request(e: &JournalEntry, creds: &BTreeMap<String, String>) -> String {
-    let mut out =
-        format!("{} {} {}\n", e.method, e.target(), if e.version.is_empty() { "HTTP/1.1" } else { &e.version });
+fn raw_request(e: &Entry, creds: &BTreeMap<String, String>) -> String {
+    let target = match &e.query {
+        Some(q) => format!("{}?{q}", e.path),
+        None => e.path.clone(),
+    };
+    let version = if e.version.is_empty() { "HTTP/1.1" } else { &e.version };
+    let mut out = format!("{} {} {version}\n", e.method, mask_target(&target, creds));
     for (n, v) in &e.headers {
         let _ = writeln!(out, "{n}: {v}");
     }
-    if e.header_case != "raw" {
+    if !crate::checks::names_as_sent(e) {
         let _ = writeln!(out, "(header names not as sent: header_case = {})", e.header_case);
     }
     out.push('\n');
@@ -421,36 +273,38 @@ fn raw_request(e: &JournalEntry, creds: &BTreeMap<String, String>) -> String {
     mask_all(&out, creds)
 }
 
-fn answer_text(e: &JournalEntry) -> String {
-    let fault = (e.outcome_kind() == "fault").then(|| e.outcome.get("effect").cloned().unwrap_or(Value::Null));
-    let kind = fault.as_ref().and_then(|f| f.get("type")).and_then(Value::as_str).unwrap_or_default();
-    match kind {
-        "reset" => "no answer: the connection was reset (injected fault)".into(),
-        "empty" => "no answer: the connection was closed (injected fault)".into(),
-        "malformed" => format!("HTTP {} with a body that is not JSON (injected fault)", e.status),
-        "truncated" => format!("HTTP {}, body cut off halfway (injected fault): {}", e.status, e.response),
+/// What the mock answered, for people.
+fn answer_text(e: &Entry) -> String {
+    let fault = match &e.outcome {
+        Outcome::Fault { effect } => Some(effect),
+        _ => None,
+    };
+    match fault {
+        Some(Effect::Reset) => "no answer: the connection was reset (injected fault)".into(),
+        Some(Effect::Empty) => "no answer: the connection was closed (injected fault)".into(),
+        Some(Effect::Malformed) => format!("HTTP {} with a body that is not JSON (injected fault)", e.status),
+        Some(Effect::Truncated) => format!("HTTP {}, body cut off halfway (injected fault): {}", e.status, e.response),
         _ => {
             let tag = if fault.is_some() { " (injected fault)" } else { "" };
-            format!("HTTP {}{tag} {}   [mock: {}]", e.status, e.response, e.outcome_kind())
+            format!("HTTP {}{tag} {}   [mock: {}]", e.status, e.response, e.outcome.label())
         }
     }
 }
 
-/// Builds the failure report of a property from an executed case.
+/// Builds the report of a property's failure (or warning) from an executed case.
 pub(crate) fn failure(
     model: &VendorModel,
     property: &'static str,
     executed: &Executed,
     shrink_steps: u32,
     base_url: &str,
-    options: &RunOptions,
 ) -> Failure {
     let creds = &executed.credentials;
-    let (message, expected, actual) = match executed.verdicts.get(property) {
-        Some(Verdict::Fail { message, expected, actual }) => (message.clone(), expected.clone(), actual.clone()),
-        _ => ("(no longer fails)".into(), String::new(), String::new()),
+    let (message, expected, actual) = match executed.verdicts.get(property).and_then(|v| v.evidence()) {
+        Some((message, expected, actual)) => (message.to_owned(), expected.to_owned(), actual.to_owned()),
+        None => ("(no longer fails)".into(), String::new(), String::new()),
     };
-    let entries: Vec<&JournalEntry> = executed.calls.iter().flat_map(|c| &c.entries).collect();
+    let entries: Vec<&Entry> = executed.calls.iter().flat_map(|c| &c.entries).collect();
     let reported = executed
         .calls
         .iter()
@@ -459,8 +313,14 @@ pub(crate) fn failure(
             Err(why) => Value::String(format!("(no answer: {why})")),
         })
         .collect();
-    let expected_request = model.expected_request(creds, &executed.case.input);
-    let mut failure = Failure {
+    let severity = match executed.verdicts.get(property) {
+        Some(crate::verdict::Verdict::Warn { .. }) => Severity::Warn,
+        _ => Severity::Fail,
+    };
+    let mut expected_request = model.expected_request(creds, &executed.case.input);
+    expected_request.target = mask_target(&expected_request.target, creds);
+    Failure {
+        severity,
         vendor: model.name().to_owned(),
         revision: model.revision().to_owned(),
         property: property.to_owned(),
@@ -478,119 +338,12 @@ pub(crate) fn failure(
         stderr: executed.stderr.clone(),
         replay_file: None,
         replay_command: None,
-    };
-    if let Some(dir) = &options.replay_dir {
-        let file = dir.join(format!("{}-{}.json", model.target(), property));
-        let replay = ReplayFile {
-            format: REPLAY_FORMAT.into(),
-            version: 1,
-            vendor: model.name().to_owned(),
-            revision: model.revision().to_owned(),
-            property: property.to_owned(),
-            seed: options.seed,
-            case: executed.case.clone(),
-            failure: failure.clone(),
-        };
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&file, serde_json::to_vec_pretty(&replay).unwrap_or_default()));
-        match written {
-            Ok(()) => {
-                let path = file.display().to_string();
-                failure.replay_command = Some(format!(
-                    "vendor-conformance replay {} --client {}",
-                    shell_quote(&path),
-                    shell_quote(&options.client_label)
-                ));
-                failure.replay_file = Some(path);
-            }
-            Err(e) => failure.replay_file = Some(format!("(not saved: {}: {e})", file.display())),
-        }
     }
-    failure
-}
-
-/// The failure as text for people.
-pub fn render_failure(f: &Failure) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "FAIL {} [{}] {}", f.property, target_name(&f.vendor, &f.revision), f.title);
-    let _ = writeln!(out, "  {}", f.message);
-    let shrunk =
-        if f.shrink_steps > 0 { format!("minimal, after {} shrink steps", f.shrink_steps) } else { "as found".into() };
-    let _ = writeln!(out, "  scenario: {} ({shrunk})", f.scenario.name());
-    let _ = writeln!(out, "  counterexample:");
-    out.push_str(&indent(&pretty(&f.case.input), 4));
-    if !f.case.precreate.is_empty() {
-        let _ = writeln!(out, "    pre-created by the suite: entries {:?}", f.case.precreate);
-    }
-    if let Some(fault) = &f.case.fault {
-        let _ = writeln!(out, "    injected fault: {}", serde_json::to_string(fault).unwrap_or_default());
-    }
-    if let Some(b) = &f.case.broken {
-        let _ = writeln!(out, "    broken on purpose: {} ({})", b.description, b.constraint);
-    }
-    if f.requests.is_empty() {
-        let _ = writeln!(out, "  request the client sent: (none reached the mock)");
-    }
-    for (i, (req, ans)) in f.requests.iter().zip(&f.answers).enumerate() {
-        let n = if f.requests.len() > 1 { format!(" #{}", i + 1) } else { String::new() };
-        let _ = writeln!(out, "  request the client sent{n}:");
-        out.push_str(&indent(req, 4));
-        let _ = writeln!(out, "  answer{n}: {ans}");
-    }
-    for r in &f.reported {
-        let _ = writeln!(out, "  reported outcome: {r}");
-    }
-    let _ = writeln!(out, "  expected vs actual:");
-    out.push_str(&indent(&diff(&f.expected, &f.actual), 4));
-    if let Some(stderr) = f.stderr.as_deref().filter(|s| !s.trim().is_empty()) {
-        let _ = writeln!(out, "  harness stderr (tail):");
-        out.push_str(&indent(stderr.trim_end(), 4));
-    }
-    if let Some(cmd) = &f.replay_command {
-        let _ = writeln!(out, "  replay: {cmd}");
-    } else if let Some(file) = &f.replay_file {
-        let _ = writeln!(out, "  replay file: {file}");
-    }
-    let _ = writeln!(out, "  the request the contract expects:");
-    out.push_str(&indent(&f.expected_curl, 4));
-    out
-}
-
-/// A line diff: `-` expected, `+` actual, ` ` both.
-pub fn diff(expected: &str, actual: &str) -> String {
-    let mut out = String::new();
-    let d = similar::TextDiff::from_lines(expected, actual);
-    for change in d.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => '-',
-            similar::ChangeTag::Insert => '+',
-            similar::ChangeTag::Equal => ' ',
-        };
-        let _ = writeln!(out, "{sign} {}", change.value().trim_end_matches('\n'));
-    }
-    out
-}
-
-fn indent(text: &str, n: usize) -> String {
-    let pad = " ".repeat(n);
-    let mut out = String::new();
-    for line in text.lines() {
-        let _ = writeln!(out, "{pad}{line}");
-    }
-    if text.is_empty() {
-        let _ = writeln!(out, "{pad}(empty)");
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_diff_marks_removed_and_added_lines() {
-        assert_eq!(diff("a\nb\n", "a\nc\n"), "  a\n- b\n+ c\n");
-    }
 
     #[test]
     fn exit_codes_follow_the_documented_order() {
@@ -601,9 +354,20 @@ mod tests {
             revision: "default".into(),
             label: "v".into(),
             skipped: None,
-            properties: vec![PropertyResult { id: "x".into(), status: Status::Pass, passed: 1, failed: 0, note: None }],
+            properties: vec![PropertyResult {
+                id: "x".into(),
+                status: Status::Pass,
+                passed: 1,
+                warned: 0,
+                failed: 0,
+                note: None,
+            }],
         });
         assert_eq!(r.compute_exit_code(), 0);
+        r.vendors[0].properties[0].status = Status::Warn;
+        assert_eq!(r.compute_exit_code(), 0, "a warning passes");
+        r.strict = true;
+        assert_eq!(r.compute_exit_code(), 1, "but not under --strict");
         r.vendors[0].properties[0].status = Status::Fail;
         assert_eq!(r.compute_exit_code(), 1);
         r.error = Some((3, "broke".into()));

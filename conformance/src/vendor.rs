@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-pub use vendor_mock::spec::{CredentialLocation as Location, CredentialPart, Operation, UniqueRule, Vendor};
+pub(crate) use vendor_mock::spec::{CredentialLocation as Location, CredentialPart, Operation, Vendor};
 
 use crate::error::SpecError;
 use crate::http1::Request;
@@ -106,6 +106,13 @@ impl VendorModel {
         self.spec.target()
     }
 
+    /// Where the create operation's uniqueness rules find their values in a request body
+    /// (`email`, `client_users[].email`; `[].email` for a bulk operation's entries).
+    pub fn unique_patterns(&self) -> Vec<String> {
+        let entry = if self.create().bulk { "[]." } else { "" };
+        self.create().unique.iter().map(|rule| format!("{entry}{}", rule.path)).collect()
+    }
+
     /// The parts the create operation needs, in spec order.
     pub fn create_parts(&self) -> impl Iterator<Item = &CredentialPart> {
         self.spec.parts_of(self.create())
@@ -150,7 +157,7 @@ impl VendorModel {
 }
 
 /// `vendor` for the default revision, `vendor@revision` for another.
-pub use vendor_mock::spec::target_name;
+pub(crate) use vendor_mock::spec::target_name;
 
 fn authed_request(
     method: &str,

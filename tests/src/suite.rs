@@ -14,7 +14,7 @@ pub fn cli(args: &[&str]) -> (u8, String, String) {
     if args.first() == Some(&"run") && !args.contains(&"--replay-dir") {
         argv.extend(["--replay-dir", scratch_path.as_str()]);
     }
-    let code = conformance::cli::main_with(argv, &mut out, &mut err, false);
+    let code = conformance::main_with(argv, &mut out, &mut err, false);
     (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
 }
 

@@ -7,13 +7,11 @@
 //! Needs `python3` and `node` on the PATH: without them these tests fail, saying how to install
 //! them (the README's test command does).
 
-mod conformance_support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use conformance::{Client, RunOptions, RunReport, Status, VendorSelection, run};
-use conformance_support::{cli, tempdir};
+use e2e::suite::{cli, tempdir};
 
 fn clients() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("clients")
@@ -66,7 +64,7 @@ fn failed(report: &RunReport) -> BTreeSet<String> {
 fn the_python_and_node_reference_clients_as_functions_pass_every_property() {
     for spec in [python("create_client"), node("createClient")] {
         let report = check(&spec, None, 4);
-        let details: Vec<String> = report.failures.iter().map(conformance::report::render_failure).collect();
+        let details: Vec<String> = report.failures.iter().map(conformance::render_failure).collect();
         assert_eq!(report.error, None, "{spec}");
         assert!(failed(&report).is_empty(), "{spec}:\n{}", details.join("\n"));
         assert_eq!(report.vendors.len(), 4, "{spec}: every vendor ran");

@@ -56,7 +56,7 @@ fn the_python_and_node_reference_harnesses_pass_every_property() {
     for language in ["python", "node"] {
         let command = harness(language);
         let report = run_harness(&command, None);
-        let details: Vec<String> = report.failures.iter().map(conformance::report::render_failure).collect();
+        let details: Vec<String> = report.failures.iter().map(conformance::render_failure).collect();
         assert_eq!(report.error, None, "{language}");
         assert!(failed(&report).is_empty(), "{language}:\n{}", details.join("\n"));
         assert_eq!(report.exit_code, 0, "{language}");

@@ -16,6 +16,7 @@ mod admin_watch;
 mod auth;
 mod cli;
 mod conformance_cli;
+mod conformance_functions;
 mod conformance_generator;
 mod conformance_harnesses;
 mod conformance_reference;

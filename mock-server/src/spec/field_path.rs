@@ -68,6 +68,30 @@ impl FieldPath {
         Ok(Self { text: text.to_owned(), segments })
     }
 
+    /// A path of one property (`email`), built without parsing (any property name).
+    pub fn key(key: &str) -> Self {
+        Self { text: key.to_owned(), segments: vec![Segment::Key(key.to_owned())] }
+    }
+
+    /// A path of one element of a root array (`[2]`).
+    pub fn index(index: usize) -> Self {
+        Self { text: format!("[{index}]"), segments: vec![Segment::Index(index)] }
+    }
+
+    /// This path one property further (`client_users[0]` → `client_users[0].email`).
+    pub fn then_key(&self, key: &str) -> Self {
+        let mut segments = self.segments.clone();
+        segments.push(Segment::Key(key.to_owned()));
+        Self { text: format!("{}.{key}", self.text), segments }
+    }
+
+    /// This path one array element further (`client_users` → `client_users[0]`).
+    pub fn then_index(&self, index: usize) -> Self {
+        let mut segments = self.segments.clone();
+        segments.push(Segment::Index(index));
+        Self { text: format!("{}[{index}]", self.text), segments }
+    }
+
     /// The path as written.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -277,5 +301,14 @@ mod tests {
         let mut bulk = json!([{}, {}]);
         path("[]._id").set(&mut bulk, &mut || json!("x"));
         assert_eq!(bulk, json!([{"_id":"x"},{"_id":"x"}]));
+    }
+
+    #[test]
+    fn built_paths_print_and_walk_as_parsed_ones() {
+        let built = FieldPath::key("client_users").then_index(1).then_key("email");
+        assert_eq!(built, path("client_users[1].email"));
+        assert_eq!(FieldPath::index(0).then_key("email"), path("[0].email"));
+        let v = json!({"client_users":[{"email":"a"},{"email":"b"}]});
+        assert_eq!(built.get(&v), Some(&json!("b")));
     }
 }

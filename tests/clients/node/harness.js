@@ -85,7 +85,8 @@ function retryAfterSeconds(headers, body) {
 
 function requireCredential(credentials, name) {
   const value = isObject(credentials) ? credentials[name] : undefined;
-  if (!nonEmptyString(value)) throw new HarnessError(`credentials.${name} is missing or not a non-empty string`);
+  // An empty value is the caller's (a key it did not set): sent as given, the vendor answers 401.
+  if (typeof value !== 'string') throw new HarnessError(`credentials.${name} is missing or not a string`);
   return value;
 }
 

@@ -48,12 +48,9 @@ impl HttpResponse {
     }
 }
 
+/// A credential part; an empty one is the caller's (a key it did not set), sent as given.
 fn credential<'a>(credentials: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, String> {
-    credentials
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| format!("missing credential `{name}`"))
+    credentials.get(name).map(String::as_str).ok_or_else(|| format!("missing credential `{name}`"))
 }
 
 /// Percent-encodes a query value.
