@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::model::{CredentialPart, Operation, Scope, Vendor};
 
-/// What changed from one revision of a vendor's contract to another ([`super::Specs::diff`]).
+/// What changed from one revision of a vendor's contract to another (`Specs::diff`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Diff {
@@ -336,8 +336,7 @@ mod tests {
                 "responses": {"200": {"content": {"application/json": {"schema": answer}}}}
             }}}
         });
-        let specs =
-            super::super::Specs::from_sources([("v.yaml".to_owned(), doc.to_string())]).expect("the test spec loads");
+        let specs = crate::Specs::from_sources([("v.yaml".to_owned(), doc.to_string())]).expect("the test spec loads");
         std::sync::Arc::clone(&specs.vendors()[0])
     }
 

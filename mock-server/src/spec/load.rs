@@ -7,11 +7,12 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::model::DEFAULT_REVISION;
 use super::model::{
     Action, Auth, Defaults, Fidelity, FieldPath, IdRule, Operation, RateLimits, Template, Tenants, UniqueRule,
     UpdateBy, Vendor,
 };
-use super::{ADMIN_PREFIX, DEFAULT_REVISION, ENGINE_ERRORS, FAULT_ERRORS, SpecError};
+use super::{ADMIN_PREFIX, ENGINE_ERRORS, FAULT_ERRORS, SpecError};
 
 /// The vendor-wide `x-mock` extension as written.
 #[derive(Debug, Deserialize)]

@@ -46,15 +46,6 @@ pub struct Specs {
     pub(crate) all: Vec<Arc<Vendor>>,
 }
 
-/// The revision name of a vendor's captured documentation pages.
-pub const DEFAULT_REVISION: &str = "default";
-
-/// `vendor` for the default revision, `vendor@revision` for another (how reports, snapshots
-/// and the suite name a vendor at a revision).
-pub fn target_name(vendor: &str, revision: &str) -> String {
-    if revision == DEFAULT_REVISION { vendor.to_owned() } else { format!("{vendor}@{revision}") }
-}
-
 /// Error templates that injected faults answer with (`status`, `rate_limited`); every spec must
 /// define them too.
 pub(crate) const FAULT_ERRORS: [&str; 2] = ["server_error", "rate_limited"];

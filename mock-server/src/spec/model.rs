@@ -14,6 +14,15 @@ use serde_json::Value;
 
 pub use super::field_path::{FieldPath, FieldPathError, Segment};
 
+/// The revision name of a vendor's captured documentation pages.
+pub const DEFAULT_REVISION: &str = "default";
+
+/// `vendor` for the default revision, `vendor@revision` for another (how reports, snapshots
+/// and the suite name a vendor at a revision).
+pub fn target_name(vendor: &str, revision: &str) -> String {
+    if revision == DEFAULT_REVISION { vendor.to_owned() } else { format!("{vendor}@{revision}") }
+}
+
 /// One vendor at one contract revision: its OpenAPI document and what the mock needs from it.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -66,7 +75,7 @@ impl Vendor {
 
     /// `vendor` for the default revision, `vendor@revision` for another.
     pub fn target(&self) -> String {
-        super::target_name(&self.name, &self.revision)
+        target_name(&self.name, &self.revision)
     }
 }
 
