@@ -9,9 +9,9 @@
 # - node: StrykerJS with its command test runner mutates a copy of tests/clients/node/harness.js.
 # Each mutant is run through `vendor-conformance run` over all four vendors: a mutant is killed
 # when the run exits non-zero. The tools are installed under target/mutation/ (a virtualenv, an
-# npm folder), from PyPI and npm (StrykerJS 9: StrykerJS 10 needs Node 22). Results: target/mutation/<tool>/summary.md (generated, killed,
-# survived, timed out, unviable), the survivors listed for review (conformance/mutation/README.md
-# explains the equivalent ones).
+# npm folder), from PyPI and npm (StrykerJS 9: StrykerJS 10 needs Node 22). Results:
+# target/mutation/<tool>/summary.md (generated, killed, survived, timed out, unviable, and the
+# survivors sorted by classify.py); conformance/mutation/README.md has the last ones explained.
 #
 # Slow (seconds per mutant, hundreds of mutants): not part of CI. Settings (environment):
 #   MUTATION_CASES   cases per scenario of each run (default 2: every variant of every
@@ -63,7 +63,7 @@ python_mutants() {
     "$dir/venv/bin/mutmut" run --paths-to-mutate harness.py --runner "$runner" --no-progress \
         --simple-output --test-time-base 20 --tests-dir . || true
     python3 "$ROOT/conformance/mutation/summarize.py" mutmut "$dir/.mutmut-cache" tests/clients/python/harness.py \
-        "$dir/venv/bin/mutmut" > "$dir/summary.md"
+        "$dir/venv/bin/mutmut" "$dir/harness.py" > "$dir/summary.md"
     cat "$dir/summary.md"
 }
 
@@ -85,16 +85,17 @@ node_mutants() {
   "commandRunner": { "command": "sh suite.sh" },
   "mutate": ["harness.js"],
   "coverageAnalysis": "off",
-  "concurrency": 1,
+  "concurrency": 2,
   "timeoutMS": 30000,
-  "reporters": ["json", "clear-text"],
+  "reporters": ["json", "clear-text", "progress-append-only"],
   "jsonReporter": { "fileName": "mutation.json" },
   "tempDirName": ".stryker-tmp",
   "cleanTempDir": true
 }
 EOF
     npx --no-install stryker run stryker.config.json || true
-    python3 "$ROOT/conformance/mutation/summarize.py" stryker "$dir/mutation.json" tests/clients/node/harness.js > "$dir/summary.md"
+    python3 "$ROOT/conformance/mutation/summarize.py" stryker "$dir/mutation.json" tests/clients/node/harness.js \
+        > "$dir/summary.md"
     cat "$dir/summary.md"
 }
 

@@ -2,33 +2,44 @@
 """The table of a mutation run: generated, killed, survived, timed out, unviable, and the
 survivors (line and mutated code) for review.
 
-    summarize.py mutmut  .mutmut-cache  harness.py  path/to/mutmut
+    summarize.py mutmut  .mutmut-cache  tests/clients/python/harness.py  path/to/mutmut  harness.py
     summarize.py stryker mutation.json  harness.js
 """
 
 import json
+import os
 import sqlite3
-import subprocess
 import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from classify import classify  # noqa: E402
 
 
-def table(tool, target, counts, survivors):
+def table(tool, target, counts, survivors, source, lines):
+    """`survivors`: (line number, description) of each surviving mutant."""
     generated = sum(counts.values())
-    non_equivalent = generated - counts["unviable"]
     killed = counts["killed"] + counts["timed out"]
-    score = 100.0 * killed / non_equivalent if non_equivalent else 0.0
-    out = [f"### {tool} on `{target}`", "", "| generated | killed | survived | timed out | unviable | killed or timed out |",
-           "| --- | --- | --- | --- | --- | --- |",
-           f"| {generated} | {counts['killed']} | {counts['survived']} | {counts['timed out']} | {counts['unviable']} | {score:.1f} % |", ""]
-    if survivors:
-        out.append("Survivors:")
+    sorted_, _ = classify(source, [n for n, _ in survivors])
+    equivalent = len(sorted_["planted"]) + len(sorted_["diagnostics"])
+    viable = generated - counts["unviable"]
+    rate = lambda part, whole: f"{100.0 * part / whole:.1f} %" if whole else "-"
+    out = [f"### {tool} on `{target}`", "",
+           "| generated | killed | survived | timed out | unviable | killed or timed out | survived, equivalent | killed of the non-equivalent |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |",
+           f"| {generated} | {counts['killed']} | {counts['survived']} | {counts['timed out']} | {counts['unviable']} "
+           f"| {rate(killed, viable)} | {equivalent} ({len(sorted_['planted'])} planted-bug code, "
+           f"{len(sorted_['diagnostics'])} diagnostics) | {rate(killed, viable - equivalent)} |", ""]
+    review = [(n, d) for n, d in survivors if n in set(sorted_["review"])]
+    if review:
+        out.append(f"Survivors to review ({len(review)}):")
         out.append("")
-        out.extend(f"- {s}" for s in survivors)
+        out.extend(f"- line {n}: {d}" for n, d in review)
         out.append("")
     return "\n".join(out)
 
 
-def mutmut(cache, target, binary):
+def mutmut(cache, target, binary, source):
     db = sqlite3.connect(cache)
     status = {"ok_killed": "killed", "bad_survived": "survived", "bad_timeout": "timed out",
               "ok_suspicious": "killed", "skipped": "unviable", "untested": "unviable"}
@@ -38,10 +49,9 @@ def mutmut(cache, target, binary):
     for mid, st, number, line in rows:
         counts[status.get(st, "unviable")] += 1
         if st == "bad_survived":
-            diff = subprocess.run([binary, "show", str(mid)], capture_output=True, text=True).stdout
-            changed = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
-            survivors.append(f"#{mid} line {number + 1}: `{line.strip()}` → `{' / '.join(changed)}`")
-    return table("mutmut", target, counts, survivors)
+            # `mutmut show ID` prints the mutation (one process per mutant: too slow for all).
+            survivors.append((number + 1, f"#{mid} `{line.strip()[:100]}`"))
+    return table("mutmut", target, counts, survivors, source, None)
 
 
 def stryker(report, target):
@@ -50,19 +60,23 @@ def stryker(report, target):
              "CompileError": "unviable", "RuntimeError": "unviable", "Ignored": "unviable"}
     counts = {"killed": 0, "survived": 0, "timed out": 0, "unviable": 0}
     survivors = []
+    source = tempfile.NamedTemporaryFile("w", suffix=".js", delete=False)
     for name, f in data["files"].items():
         lines = f["source"].splitlines()
+        source.write(f["source"])
         for m in f["mutants"]:
             counts[kinds.get(m["status"], "unviable")] += 1
             if m["status"] in ("Survived", "NoCoverage"):
                 line = m["location"]["start"]["line"]
-                survivors.append(f"#{m['id']} line {line}: `{lines[line - 1].strip()}` → {m['mutatorName']}: `{m.get('replacement', '')}`")
-    return table("StrykerJS", target, counts, survivors)
+                replacement = m.get("replacement", "").replace("\n", " ")[:80]
+                survivors.append((line, f"#{m['id']} `{lines[line - 1].strip()[:90]}` → {m['mutatorName']}: `{replacement}`"))
+    source.close()
+    return table("StrykerJS", target, counts, survivors, source.name, None)
 
 
 if __name__ == "__main__":
     tool = sys.argv[1]
     if tool == "mutmut":
-        print(mutmut(sys.argv[2], sys.argv[3], sys.argv[4]))
+        print(mutmut(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
     else:
         print(stryker(sys.argv[2], sys.argv[3]))
