@@ -44,8 +44,14 @@ impl Answer {
     }
 
     pub(crate) fn from_template(template: &Template, context: &Value) -> Self {
+        Self::from_template_with_raw(template, context, &[])
+    }
+
+    /// As [`Answer::from_template`], with values already written as JSON text (see
+    /// `template::Compiled::render_with_raw`).
+    pub(crate) fn from_template_with_raw(template: &Template, context: &Value, raw: &[(&str, &[u8])]) -> Self {
         let mut body = Vec::with_capacity(256);
-        template.compiled().render_into(context, &mut body);
+        template.compiled().render_with_raw(context, raw, &mut body);
         Self {
             shape: Shape::Json,
             status: StatusCode::from_u16(template.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

@@ -16,11 +16,15 @@ use serde_json::{Map, Value};
 struct Scope<'a> {
     root: &'a Value,
     item: Option<(&'a Value, usize)>,
+    /// Values already written as JSON text, by top-level name: a placeholder naming one copies
+    /// the text (issue 13: the 12,000 failures of a bulk create, each rendered from its own
+    /// error template, are not parsed back into a tree only to be written out again).
+    raw: &'a [(&'a str, &'a [u8])],
 }
 
 /// Renders `template` against `context`.
 pub(crate) fn render(template: &Value, context: &Value) -> Value {
-    render_in(template, Scope { root: context, item: None })
+    render_in(template, Scope { root: context, item: None, raw: &[] })
 }
 
 fn render_in(template: &Value, scope: Scope<'_>) -> Value {
@@ -37,7 +41,7 @@ fn render_in(template: &Value, scope: Scope<'_>) -> Value {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, item)| render_in(to, Scope { root: scope.root, item: Some((item, i)) }))
+                        .map(|(i, item)| render_in(to, Scope { item: Some((item, i)), ..scope }))
                         .collect(),
                 );
             }
@@ -72,7 +76,7 @@ fn is_empty(v: &Value) -> bool {
 
 /// Renders a template string as text (header values): numbers and other values are written out.
 pub(crate) fn render_text(template: &str, context: &Value) -> String {
-    interpolate(template, Scope { root: context, item: None })
+    interpolate(template, Scope { root: context, item: None, raw: &[] })
 }
 
 fn render_string(s: &str, scope: Scope<'_>) -> Value {
@@ -102,6 +106,7 @@ fn write_text(pieces: &[Piece], scope: Scope<'_>, out: &mut String) {
             Piece::Expr(expr) => match expr.eval(scope) {
                 Found::Ref(Value::String(s)) => out.push_str(s),
                 Found::Ref(v) => out.push_str(&v.to_string()),
+                Found::Raw(text) => out.push_str(&String::from_utf8_lossy(text)),
                 Found::Index(i) => out.push_str(itoa::Buffer::new().format(i)),
                 Found::Null => {}
             },
@@ -165,9 +170,10 @@ enum Alternative {
     Literal(Value),
 }
 
-/// What a placeholder found: a value in the context, an `index`, or nothing.
+/// What a placeholder found: a value in the context, an `index`, JSON text, or nothing.
 enum Found<'a> {
     Ref(&'a Value),
+    Raw(&'a [u8]),
     Index(usize),
     Null,
 }
@@ -179,7 +185,13 @@ impl Compiled {
 
     /// Appends the rendered JSON text to `out`.
     pub(crate) fn render_into(&self, context: &Value, out: &mut Vec<u8>) {
-        write_node(&self.0, Scope { root: context, item: None }, out);
+        self.render_with_raw(context, &[], out);
+    }
+
+    /// Appends the rendered JSON text to `out`, a placeholder naming one of `raw` (a whole
+    /// top-level name, e.g. `{{failed}}`) copying its JSON text as it is.
+    pub(crate) fn render_with_raw(&self, context: &Value, raw: &[(&str, &[u8])], out: &mut Vec<u8>) {
+        write_node(&self.0, Scope { root: context, item: None, raw }, out);
     }
 }
 
@@ -283,6 +295,7 @@ impl Found<'_> {
     fn into_value(self) -> Value {
         match self {
             Found::Ref(v) => v.clone(),
+            Found::Raw(text) => serde_json::from_slice(text).unwrap_or(Value::Null),
             Found::Index(i) => Value::from(i),
             Found::Null => Value::Null,
         }
@@ -292,6 +305,9 @@ impl Found<'_> {
 /// What a dotted path names: `item`/`index` inside a `$map`, else a path into the context.
 fn find<'a, 's>(mut path: impl Iterator<Item = &'s str>, scope: Scope<'a>) -> Found<'a> {
     let first = path.next().unwrap_or_default();
+    if let Some((_, text)) = scope.raw.iter().find(|(name, _)| *name == first) {
+        return Found::Raw(text);
+    }
     let mut current = match (first, scope.item) {
         ("item", Some((item, _))) => item,
         ("index", Some((_, index))) => return Found::Index(index),
@@ -324,6 +340,7 @@ fn write_node(node: &Node, scope: Scope<'_>, out: &mut Vec<u8>) {
         Node::Raw(text) => out.extend_from_slice(text.as_bytes()),
         Node::Whole(expr) => match expr.eval(scope) {
             Found::Ref(v) => write_value(v, out),
+            Found::Raw(text) => out.extend_from_slice(text),
             Found::Index(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
             Found::Null => out.extend_from_slice(b"null"),
         },
@@ -368,7 +385,7 @@ fn write_node(node: &Node, scope: Scope<'_>, out: &mut Vec<u8>) {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_node(to, Scope { root: scope.root, item: Some((item, i)) }, out);
+                    write_node(to, Scope { item: Some((item, i)), ..scope }, out);
                 }
             }
             out.push(b']');

@@ -5,6 +5,7 @@
 //! spec loads; walking it and setting through it are the only two operations.
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use serde_json::Value;
 
@@ -115,56 +116,41 @@ impl FieldPath {
         if let Some(key) = self.as_key() {
             return value.get(key);
         }
-        self.values(value).into_iter().next().map(|(_, v)| v)
+        let mut first = None;
+        walk(&self.segments, value, &mut String::new(), false, &mut |_, v| {
+            first = Some(v);
+            ControlFlow::Break(())
+        });
+        first
     }
 
     /// Every value at the path, each with its concrete path (`client_users[1].email`).
     pub fn values<'a>(&self, value: &'a Value) -> Vec<(String, &'a Value)> {
-        self.walk(value, true)
+        self.first_values(value, usize::MAX)
+    }
+
+    /// The first `limit` values at the path, in document order, each with its concrete path.
+    /// A path is written only for the values returned, and the walk stops at the `limit`-th
+    /// (issue 13: the journal keeps the first ids of a client of 25,000 users, not all).
+    pub fn first_values<'a>(&self, value: &'a Value, limit: usize) -> Vec<(String, &'a Value)> {
+        let mut found = Vec::new();
+        if limit > 0 {
+            let mut at = String::new();
+            walk(&self.segments, value, &mut at, true, &mut |at, v| {
+                found.push((at.to_owned(), v));
+                if found.len() < limit { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+            });
+        }
+        found
     }
 
     /// Every value at the path, without their paths (no allocation per value).
     pub fn all<'a>(&self, value: &'a Value) -> Vec<&'a Value> {
-        self.walk(value, false).into_iter().map(|(_, v)| v).collect()
-    }
-
-    /// The values at the path, with their concrete paths when `paths` (else empty strings,
-    /// which allocate nothing).
-    fn walk<'a>(&self, value: &'a Value, paths: bool) -> Vec<(String, &'a Value)> {
-        // A plain property name (most rules): one lookup.
-        if let Some(key) = self.as_key() {
-            let at = |v| (if paths { key.to_owned() } else { String::new() }, v);
-            return value.get(key).map(at).into_iter().collect();
-        }
-        let mut found = vec![(String::new(), value)];
-        for segment in &self.segments {
-            let mut next = Vec::with_capacity(found.len());
-            for (at, v) in found {
-                match (segment, v) {
-                    (Segment::Key(key), Value::Object(map)) => {
-                        if let Some(child) = map.get(key) {
-                            let at = match (paths, at.is_empty()) {
-                                (false, _) => at,
-                                (true, true) => key.clone(),
-                                (true, false) => format!("{at}.{key}"),
-                            };
-                            next.push((at, child));
-                        }
-                    }
-                    (Segment::Each, Value::Array(items)) => {
-                        let at = |i: usize| if paths { format!("{at}[{i}]") } else { String::new() };
-                        next.extend(items.iter().enumerate().map(|(i, item)| (at(i), item)));
-                    }
-                    (Segment::Index(i), Value::Array(items)) => {
-                        if let Some(item) = items.get(*i) {
-                            next.push((if paths { format!("{at}[{i}]") } else { String::new() }, item));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            found = next;
-        }
+        let mut found = Vec::new();
+        walk(&self.segments, value, &mut String::new(), false, &mut |_, v| {
+            found.push(v);
+            ControlFlow::Continue(())
+        });
         found
     }
 
@@ -189,6 +175,46 @@ impl FieldPath {
             }
             _ => {}
         });
+    }
+}
+
+/// Visits the values at `segments` below `value` in document order, until `visit` breaks.
+/// With `paths`, `at` holds each value's concrete path when it is visited (extended in place and
+/// cut back after, so no path is allocated but those `visit` keeps).
+fn walk<'a>(
+    segments: &[Segment],
+    value: &'a Value,
+    at: &mut String,
+    paths: bool,
+    visit: &mut dyn FnMut(&str, &'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some((first, rest)) = segments.split_first() else {
+        return visit(at, value);
+    };
+    let mark = at.len();
+    let mut step = |at: &mut String, child: &'a Value, name: fmt::Arguments<'_>| {
+        if paths {
+            // Writing to a String cannot fail.
+            let _ = fmt::Write::write_fmt(at, name);
+        }
+        let flow = walk(rest, child, at, paths, visit);
+        at.truncate(mark);
+        flow
+    };
+    match (first, value) {
+        (Segment::Key(key), Value::Object(map)) => match map.get(key) {
+            Some(child) if mark == 0 => step(at, child, format_args!("{key}")),
+            Some(child) => step(at, child, format_args!(".{key}")),
+            None => ControlFlow::Continue(()),
+        },
+        (Segment::Each, Value::Array(items)) => {
+            items.iter().enumerate().try_for_each(|(i, item)| step(at, item, format_args!("[{i}]")))
+        }
+        (Segment::Index(i), Value::Array(items)) => match items.get(*i) {
+            Some(item) => step(at, item, format_args!("[{i}]")),
+            None => ControlFlow::Continue(()),
+        },
+        _ => ControlFlow::Continue(()),
     }
 }
 
