@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::{CredentialList, HeaderCase};
 use crate::fault::Fault;
-use crate::journal::Entry;
+use crate::journal::entry::Entry;
 use crate::mock::{Config, Mock};
 use crate::seed::{SeedData, SeedError};
 use crate::spec::{SpecError, Specs};

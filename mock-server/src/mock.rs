@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 
 use crate::auth::{CredentialList, HeaderCase};
 use crate::fault::{Fault, Faults};
-use crate::journal::{Entry, Journal};
+use crate::journal::Journal;
+use crate::journal::entry::Entry;
 use crate::rate_limit::RateLimiter;
 use crate::spec::Specs;
-use crate::state::{Determinism, Store};
+use crate::state::Store;
+use crate::state::ids::Determinism;
 
 /// Settings of one mock server.
 #[derive(Debug, Clone)]
