@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::answer::{Answer, Shape};
 use crate::auth::{self};
 use crate::body::{parse_json, read_body, strip_unknown, validate};
-use crate::journal::entry::Outcome;
+use crate::journal::entry::{HeaderCaseSeen, Outcome};
 use crate::journal::recorded::{KEPT_BODY, Recorded, Texts, kept};
 use crate::mock::Mock;
 use crate::prefer::{forced_answer, preference};
@@ -42,7 +42,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let sent = match (&raw_names, &gave_up) {
         (Some(names), _) => auth::SentNames::Raw(names),
         (None, Some(reason)) => {
-            header_case = "unrecorded";
+            header_case = HeaderCaseSeen::Unrecorded;
             auth::SentNames::GaveUp(reason)
         }
         (None, None) => auth::SentNames::Unknown,
@@ -217,9 +217,9 @@ pub(crate) async fn serve(
 ///
 /// Pops the connection's next recorded head: call it exactly once for every request served,
 /// admin requests included, or later requests on the connection get the wrong names.
-pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static str) {
+pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, HeaderCaseSeen) {
     if parts.version >= Version::HTTP_2 {
-        return (None, "lowercase");
+        return (None, HeaderCaseSeen::Lowercase);
     }
     // Origin-form (`/path?q`) as most clients send it; absolute-form (`http://host/path`) through proxies.
     let target = match parts.uri.scheme() {
@@ -227,8 +227,8 @@ pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static 
         None => parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
     };
     match parts.extensions.get::<RawHeads>().and_then(|h| h.pop_matching(parts.method.as_str(), &target)) {
-        Some(head) => (Some(head.names), "raw"),
-        None => (None, "unavailable"),
+        Some(head) => (Some(head.names), HeaderCaseSeen::Raw),
+        None => (None, HeaderCaseSeen::Unavailable),
     }
 }
 

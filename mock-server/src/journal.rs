@@ -203,7 +203,7 @@ mod tests {
             operation: None,
             method: http::Method::POST,
             version: http::Version::HTTP_11,
-            header_case: "raw",
+            header_case: crate::journal::entry::HeaderCaseSeen::Raw,
             status: 200,
             outcome: Outcome::Timeout,
             duration_us: 42,

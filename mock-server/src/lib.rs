@@ -121,7 +121,7 @@ mod watch;
 pub use auth::{CredentialList, HeaderCase};
 pub use embed::{MockServer, MockServerBuilder, StartError};
 pub use fault::{Effect, Fault};
-pub use journal::entry::{Entry, Outcome, Violation};
+pub use journal::entry::{Entry, HeaderCaseSeen, Outcome, Violation};
 pub use mock::{Config, Mock};
 pub use seed::{SeedBatch, SeedData, SeedError};
 pub use server::{app, run};

@@ -5,7 +5,7 @@
 use e2e::admin::{admin, admin_with, agencyhandy_client, cellcast, client, company_of, requests, smartlead};
 use e2e::{Request, exchange};
 use serde_json::{Value, json};
-use vendor_mock::{Effect, Fault, HeaderCase, MockServer, SeedData};
+use vendor_mock::{Effect, Fault, HeaderCase, HeaderCaseSeen, MockServer, SeedData};
 
 fn kinds(entries: &[Value]) -> Vec<String> {
     entries.iter().map(|e| e["outcome"]["kind"].as_str().unwrap_or_default().to_owned()).collect()
@@ -250,7 +250,7 @@ async fn an_admin_request_pipelined_before_a_vendor_request_leaves_it_its_raw_he
     let answers = exchange(addr, &wire, 3).await;
     assert_eq!(answers.iter().map(|a| a.status).collect::<Vec<_>>(), [200, 404, 200], "{answers:?}");
     let entry = server.journal().pop().expect("the vendor request is journalled");
-    assert_eq!(entry.header_case, "raw", "the vendor request got a raw head");
+    assert_eq!(entry.header_case, HeaderCaseSeen::Raw, "the vendor request got a raw head");
     let names: Vec<&str> = entry.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"companyId"), "its own names, in their case: {names:?}");
     assert!(!names.contains(&"X-Admin-Probe"), "not the admin request's: {names:?}");

@@ -13,7 +13,7 @@ use vendor_mock::Config;
 const SHORT: Duration = Duration::from_millis(300);
 
 async fn server() -> Server {
-    let config = Config { seed: Some(1), body_timeout: SHORT, header_timeout: SHORT, ..Default::default() };
+    let config = Config::default().seed(1).body_timeout(SHORT).header_timeout(SHORT);
     serve(embedded(), config).await
 }
 
@@ -157,7 +157,7 @@ async fn invalid_or_overlong_utf8_in_a_body_gets_the_vendors_400_and_the_next_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not() {
-    let config = Config { idle_timeout: Duration::from_millis(400), ..Config::default() };
+    let config = Config::default().idle_timeout(Duration::from_millis(400));
     let server = serve(embedded(), config).await;
     let started = tokio::time::Instant::now();
     let mut silent = TcpStream::connect(server.addr).await.expect("connect");
@@ -231,7 +231,7 @@ mod hostile {
     }
 
     fn config() -> Config {
-        Config { seed: Some(7), header_timeout: CLIENT_TIMEOUT, body_timeout: CLIENT_TIMEOUT, ..Config::default() }
+        Config::default().seed(7).header_timeout(CLIENT_TIMEOUT).body_timeout(CLIENT_TIMEOUT)
     }
 
     /// Serves a fresh mock with `config` on a loopback port, in a runtime of its own.
@@ -683,7 +683,7 @@ mod hostile {
         const N: usize = 1000;
         let _turn = heavy();
         enough_file_descriptors();
-        let served = serve(Config { body_timeout: NET, header_timeout: NET, ..config() });
+        let served = serve(config().body_timeout(NET).header_timeout(NET));
         for v in vendors(&served.mock) {
             let creds = credentials(served.addr, &v, "race");
             let email = format!("race-{}@example.com", v.name);
@@ -1002,7 +1002,7 @@ mod hostile {
 
     #[test]
     fn the_journal_keeps_at_most_its_configured_size_under_load() {
-        let served = serve(Config { journal_size: 50, ..config() });
+        let served = serve(config().journal_size(50));
         let (v, creds) = smartlead(&served);
         for n in 0..200 {
             let body = serde_json::to_vec(&create_body(&v, &format!("journal-{n}@example.com"), n)).expect("JSON");

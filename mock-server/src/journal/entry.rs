@@ -92,6 +92,7 @@ impl Outcome {
 
 /// One journalled request and its answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Entry {
     /// Position in the journal since start (never reused).
     pub seq: u64,
@@ -108,9 +109,8 @@ pub struct Entry {
     pub version: String,
     /// Header names as sent on the wire (HTTP/1.x; lowercase under HTTP/2), with values.
     pub headers: Vec<(String, String)>,
-    /// `raw`: names as sent; `lowercase`: HTTP/2 (lowercase by protocol); `unavailable`: the
-    /// raw head could not be matched, names are lowercase.
-    pub header_case: String,
+    /// Whether `headers` has the names as sent (see [`HeaderCaseSeen`]).
+    pub header_case: HeaderCaseSeen,
     /// The body as text (lossy UTF-8); at most its first 64 KiB, then a `…[cut: …]` marker.
     pub body: String,
     pub status: u16,
@@ -133,4 +133,41 @@ pub struct Entry {
     /// gave up on it, so that no later request on it is served with its header case unchecked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_closed: Option<String>,
+}
+
+/// Whether a journal entry's header names are spelled as they were sent: the case-exact header
+/// checks can only be made when they are. Serialized as `raw`, `lowercase`, `unavailable` or
+/// `unrecorded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HeaderCaseSeen {
+    /// The names as sent, in their case and order (HTTP/1.x).
+    Raw,
+    /// HTTP/2: names are lowercase by protocol.
+    Lowercase,
+    /// The request's raw head was not recorded (served in-process, or not matched): names are
+    /// lowercase.
+    Unavailable,
+    /// The connection's raw-head recorder gave up on it, so a case-exact header fails closed and
+    /// the connection is closed after the answer; names are lowercase.
+    Unrecorded,
+}
+
+impl HeaderCaseSeen {
+    /// The word it is serialized as.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Lowercase => "lowercase",
+            Self::Unavailable => "unavailable",
+            Self::Unrecorded => "unrecorded",
+        }
+    }
+}
+
+impl std::fmt::Display for HeaderCaseSeen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

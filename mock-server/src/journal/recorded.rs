@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::journal::entry::{Entry, Outcome};
+use crate::journal::entry::{Entry, HeaderCaseSeen, Outcome};
 use crate::spec::Vendor;
 
 /// How much of a body (and of an answer) one journal entry keeps (issue 13).
@@ -37,7 +37,7 @@ pub(crate) struct Recorded {
     pub(crate) operation: Option<usize>,
     pub(crate) method: http::Method,
     pub(crate) version: http::Version,
-    pub(crate) header_case: &'static str,
+    pub(crate) header_case: HeaderCaseSeen,
     pub(crate) status: u16,
     pub(crate) outcome: Outcome,
     pub(crate) duration_us: u64,
@@ -268,7 +268,7 @@ impl Recorded {
             query,
             version: format!("{:?}", self.version),
             headers,
-            header_case: self.header_case.to_owned(),
+            header_case: self.header_case,
             body,
             status: self.status,
             response,
