@@ -152,9 +152,12 @@ impl<S> Recording<S> {
             return;
         }
         queue.heads.extend(done);
-        let result = result.and_then(|()| match queue.heads.len() > MAX_QUEUED {
-            true => Err(format!("more than {MAX_QUEUED} recorded heads waiting")),
-            false => Ok(()),
+        let result = result.and_then(|()| {
+            if queue.heads.len() > MAX_QUEUED {
+                Err(format!("more than {MAX_QUEUED} recorded heads waiting"))
+            } else {
+                Ok(())
+            }
         });
         if let Err(reason) = result {
             tracing::debug!(%reason, "raw header recorder gave up for this connection");
