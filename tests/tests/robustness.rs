@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use e2e::{Expect, Ran, Request, SAFETY, Scenario, Server, VendorSpec, check_answer, embedded, serve};
+use e2e::{
+    Ending, Expect, Ran, Request, SAFETY, Scenario, Server, VendorSpec, check_answer, embedded, serve, until_closed,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -109,15 +111,9 @@ async fn a_body_shorter_than_its_content_length_gets_the_vendors_408_after_the_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_head_never_finished_gets_the_connection_closed_after_the_header_time_out() {
     let server = server().await;
-    let closed = async {
-        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-        stream.write_all(b"POST /api/v1/client/save HTTP/1.1\r\nHost: mock\r\nContent-Ty").await.expect("write");
-        let mut seen = Vec::new();
-        // Ends with 0 (closed) or an error (reset); anything written before is kept for the message.
-        let _ = stream.read_to_end(&mut seen).await;
-        seen
-    };
-    let seen = tokio::time::timeout(SAFETY, closed).await.expect("the mock closes an unfinished head's connection");
+    let unfinished = b"POST /api/v1/client/save HTTP/1.1\r\nHost: mock\r\nContent-Ty";
+    // Closed or reset; anything written before is kept for the message.
+    let (Ending::Closed(seen) | Ending::Reset(seen)) = until_closed(server.addr, unfinished).await;
     assert!(seen.is_empty() || seen.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&seen));
     for mut vendor in vendors(&server).await {
         vendor.expect_success(&server, "an unfinished head").await;
