@@ -37,13 +37,8 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let config = Config {
-            seed: Some(1),
-            header_timeout: CLIENT_TIMEOUT,
-            body_timeout: CLIENT_TIMEOUT,
-            journal_size: 64,
-            ..Config::default()
-        };
+        let config =
+            Config::default().seed(1).header_timeout(CLIENT_TIMEOUT).body_timeout(CLIENT_TIMEOUT).journal_size(64);
         let mock = Mock::new(Specs::embedded().expect("the embedded specs load"), config);
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("a loopback port");
         let addr = listener.local_addr().expect("its address");

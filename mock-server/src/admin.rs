@@ -34,7 +34,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::fault::{Effect, Fault};
-use crate::journal::{Filter, Since, StatusFilter, credential_hash};
+use crate::journal::filter::{Filter, Since, StatusFilter};
+use crate::journal::recorded::credential_hash;
 use crate::mock::Mock;
 use crate::seed::{SeedBatch, SeedError};
 use crate::spec::ADMIN_PREFIX;

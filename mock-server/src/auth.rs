@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use crate::rejection::Rejection;
 use crate::spec::{CredentialLocation, CredentialPart, Operation, Vendor};
-use crate::state::{Credentials, tenants_of};
+use crate::state::ids::tenants_of;
+use crate::state::unique::Credentials;
 
 /// How header names are compared where a spec asks for an exact case.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

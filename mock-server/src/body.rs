@@ -6,7 +6,7 @@ use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
-use crate::journal::Violation;
+use crate::journal::entry::Violation;
 use crate::mock::Config;
 use crate::rejection::Rejection;
 use crate::spec::Operation;

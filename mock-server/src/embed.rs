@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::{CredentialList, HeaderCase};
 use crate::fault::Fault;
-use crate::journal::Entry;
+use crate::journal::entry::Entry;
 use crate::mock::{Config, Mock};
 use crate::seed::{SeedData, SeedError};
 use crate::spec::{SpecError, Specs};
@@ -143,19 +143,19 @@ impl MockServerBuilder {
 
     /// Make generated ids and timestamps deterministic (`--seed`).
     pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = Some(seed);
+        self.config = self.config.seed(seed);
         self
     }
 
     /// How header-name case is checked (`--header-case`).
     pub fn header_case(mut self, case: HeaderCase) -> Self {
-        self.config.header_case = case;
+        self.config = self.config.header_case(case);
         self
     }
 
     /// Accept only these credentials (`--credentials`).
     pub fn credentials(mut self, credentials: CredentialList) -> Self {
-        self.config.credentials = Some(credentials);
+        self.config = self.config.credentials(credentials);
         self
     }
 
@@ -167,44 +167,44 @@ impl MockServerBuilder {
 
     /// How many requests the journal keeps (`--journal-size`).
     pub fn journal_size(mut self, size: usize) -> Self {
-        self.config.journal_size = size;
+        self.config = self.config.journal_size(size);
         self
     }
 
     /// How many bytes the journal keeps (`--journal-bytes`).
     pub fn journal_bytes(mut self, bytes: usize) -> Self {
-        self.config.journal_bytes = bytes;
+        self.config = self.config.journal_bytes(bytes);
         self
     }
 
     /// How many records one vendor's state holds (`--max-records`).
     pub fn max_records(mut self, records: usize) -> Self {
-        self.config.max_records = records;
+        self.config = self.config.max_records(records);
         self
     }
 
     /// Keep secrets readable in the journal (`--journal-secrets`).
     pub fn journal_secrets(mut self, on: bool) -> Self {
-        self.config.journal_secrets = on;
+        self.config = self.config.journal_secrets(on);
         self
     }
 
     /// Enforce the specs' rate limits (`--rate-limits`).
     pub fn rate_limits(mut self, on: bool) -> Self {
-        self.config.rate_limits = on;
+        self.config = self.config.rate_limits(on);
         self
     }
 
     /// Serve this contract revision of a vendor (`--revision vendor=revision`); `start` fails
     /// if there is no such revision.
     pub fn revision(mut self, vendor: &str, revision: &str) -> Self {
-        self.config.revisions.push((vendor.to_owned(), revision.to_owned()));
+        self.config = self.config.revision(vendor, revision);
         self
     }
 
     /// Require `Authorization: Bearer <token>` on `/__admin` (`--admin-token`).
     pub fn admin_token(mut self, token: &str) -> Self {
-        self.config.admin_token = Some(token.to_owned());
+        self.config = self.config.admin_token(Some(token.to_owned()));
         self
     }
 

@@ -16,7 +16,8 @@ use tracing::Instrument;
 use crate::answer::{Answer, Shape};
 use crate::auth::{self};
 use crate::body::{parse_json, read_body, strip_unknown, validate};
-use crate::journal::{Outcome, Recorded, Texts};
+use crate::journal::entry::{HeaderCaseSeen, Outcome};
+use crate::journal::recorded::{KEPT_BODY, Recorded, Texts, kept};
 use crate::mock::Mock;
 use crate::prefer::{forced_answer, preference};
 use crate::rate_limit::Verdict;
@@ -25,7 +26,8 @@ use crate::rejection::Rejection;
 use crate::respond::{context, fault_answer, rate_limited_answer, respond};
 use crate::route::route;
 use crate::spec::{Action, Operation, Vendor};
-use crate::state::{Full, Refused, Updated};
+use crate::state::Refused;
+use crate::state::vendor::{Full, Updated};
 
 /// Axum handler for every vendor route (the router's fallback).
 pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> Response {
@@ -40,7 +42,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     let sent = match (&raw_names, &gave_up) {
         (Some(names), _) => auth::SentNames::Raw(names),
         (None, Some(reason)) => {
-            header_case = "unrecorded";
+            header_case = HeaderCaseSeen::Unrecorded;
             auth::SentNames::GaveUp(reason)
         }
         (None, None) => auth::SentNames::Unknown,
@@ -94,8 +96,8 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
         + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
         + parts.headers.iter().map(|(n, v)| 8 + n.as_str().len() + v.len()).sum::<usize>()
         + 17
-        + crate::journal::kept(served.bytes.len(), crate::journal::KEPT_BODY)
-        + crate::journal::kept(answer.body.len(), crate::journal::KEPT_BODY);
+        + kept(served.bytes.len(), KEPT_BODY)
+        + kept(answer.body.len(), KEPT_BODY);
     let buffer = mock.journal.buffer(size);
     let headers = raw_names.as_ref().map_or(parts.headers.len(), Vec::len);
     let mut texts = Texts::new(buffer, carried.values(), parts.uri.path(), parts.uri.query(), headers);
@@ -215,9 +217,9 @@ pub(crate) async fn serve(
 ///
 /// Pops the connection's next recorded head: call it exactly once for every request served,
 /// admin requests included, or later requests on the connection get the wrong names.
-pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static str) {
+pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, HeaderCaseSeen) {
     if parts.version >= Version::HTTP_2 {
-        return (None, "lowercase");
+        return (None, HeaderCaseSeen::Lowercase);
     }
     // Origin-form (`/path?q`) as most clients send it; absolute-form (`http://host/path`) through proxies.
     let target = match parts.uri.scheme() {
@@ -225,8 +227,8 @@ pub(crate) fn raw_header_names(parts: &Parts) -> (Option<Vec<String>>, &'static 
         None => parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
     };
     match parts.extensions.get::<RawHeads>().and_then(|h| h.pop_matching(parts.method.as_str(), &target)) {
-        Some(head) => (Some(head.names), "raw"),
-        None => (None, "unavailable"),
+        Some(head) => (Some(head.names), HeaderCaseSeen::Raw),
+        None => (None, HeaderCaseSeen::Unavailable),
     }
 }
 

@@ -1,156 +1,19 @@
 //! The request journal: every request, what was answered and why, in a bounded ring.
+//!
+//! `entry.rs` holds the public [`Entry`] and [`Outcome`]; `recorded.rs` what the request path
+//! hands the journal (packed texts, cut to their caps); `filter.rs` which entries a listing
+//! shows; this file the ring itself, bounded in entries and bytes.
+
+pub(crate) mod entry;
+pub(crate) mod filter;
+pub(crate) mod recorded;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use crate::spec::Vendor;
-use crate::state::Clash;
-
-/// Why a request got the answer it got: one per request, so a mismatch is diagnosed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Outcome {
-    /// A record was created; `ids` are its generated values.
-    Created { collection: String, ids: Value },
-    /// An existing record was updated (a body naming it by `field`).
-    Updated { collection: String, field: String, value: Value },
-    /// An update named a record that does not exist (or that another account owns).
-    RecordNotFound { field: String, value: Value },
-    /// A bulk create: how many entries were created, and the clashes of the others.
-    Bulk { created: usize, failed: Vec<Value> },
-    /// A list was answered.
-    Listed { count: usize },
-    /// A uniqueness rule clashed.
-    Duplicate { rule: String, field: String, value: String },
-    /// Authentication failed.
-    Unauthorized { reason: String },
-    /// Authenticated, but not allowed (a tenant that is not the account's).
-    Forbidden { reason: String },
-    /// The body broke the request schema.
-    Invalid { violations: Vec<Violation> },
-    /// The body could not be read as JSON of the right media type.
-    Malformed { reason: String },
-    /// The body was larger than the limit.
-    TooLarge { limit: usize },
-    /// The body did not arrive in time.
-    Timeout,
-    /// No route has this path; `nearest` is the closest known one.
-    Unrouted { nearest: String },
-    /// The path is known, the method is not.
-    MethodNotAllowed { allowed: Vec<String> },
-    /// An injected fault answered instead of the vendor.
-    Fault { effect: crate::fault::Effect },
-    /// A `Prefer` header (`code=…` / `example=…`) picked this template; nothing was stored.
-    Forced { preference: String, template: String },
-    /// The vendor's rate limit (`--rate-limits`) was exceeded: at most `limit` requests per
-    /// `window_seconds` per credential.
-    RateLimited { limit: u32, window_seconds: u64, retry_after: u64 },
-    /// The vendor's state is full (`--max-records`, `--state-bytes`): nothing was stored and
-    /// the vendor's server error answered, naming the limit.
-    StateFull { reason: String },
-}
-
-/// One schema violation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Violation {
-    /// Dotted path of the field (`client_users[0].email`; the entry index first in a bulk body).
-    pub field: String,
-    /// What is wrong, in words.
-    pub message: String,
-}
-
-impl Outcome {
-    pub(crate) fn duplicate(clash: &Clash) -> Self {
-        Self::Duplicate { rule: clash.rule.clone(), field: clash.field.clone(), value: clash.value.clone() }
-    }
-
-    /// A short word for logs and filters.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Created { .. } => "created",
-            Self::Bulk { .. } => "bulk",
-            Self::Updated { .. } => "updated",
-            Self::RecordNotFound { .. } => "record_not_found",
-            Self::Listed { .. } => "listed",
-            Self::Duplicate { .. } => "duplicate",
-            Self::Unauthorized { .. } => "unauthorized",
-            Self::Forbidden { .. } => "forbidden",
-            Self::Invalid { .. } => "invalid",
-            Self::Malformed { .. } => "malformed",
-            Self::TooLarge { .. } => "too_large",
-            Self::Timeout => "timeout",
-            Self::Unrouted { .. } => "unrouted",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::Fault { .. } => "fault",
-            Self::Forced { .. } => "forced",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::StateFull { .. } => "state_full",
-        }
-    }
-}
-
-/// One journalled request and its answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Entry {
-    /// Position in the journal since start (never reused).
-    pub seq: u64,
-    /// When it arrived (RFC 3339, UTC).
-    pub at: String,
-    /// The vendor routed to (or nearest, when unrouted).
-    pub vendor: Option<String>,
-    /// The operation id, when routed.
-    pub operation: Option<String>,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// `HTTP/1.1`, `HTTP/2.0`, …
-    pub version: String,
-    /// Header names as sent on the wire (HTTP/1.x; lowercase under HTTP/2), with values.
-    pub headers: Vec<(String, String)>,
-    /// `raw`: names as sent; `lowercase`: HTTP/2 (lowercase by protocol); `unavailable`: the
-    /// raw head could not be matched, names are lowercase.
-    pub header_case: String,
-    /// The body as text (lossy UTF-8); at most its first 64 KiB, then a `…[cut: …]` marker.
-    pub body: String,
-    pub status: u16,
-    /// The answer's JSON; an answer over 64 KiB is kept as the text of its first 64 KiB and a
-    /// `…[cut: …]` marker.
-    pub response: Value,
-    pub outcome: Outcome,
-    pub duration_us: u64,
-    /// The body's real length in bytes (the journal keeps at most `KEPT_BODY`, 64 KiB, of it).
-    #[serde(default)]
-    pub body_bytes: u64,
-    /// The answer's real length in bytes (the journal keeps at most `KEPT_BODY`, 64 KiB, of it).
-    #[serde(default)]
-    pub response_bytes: u64,
-    /// What the journal cut to its per-entry caps (`body`, `response`, `headers`, `target`,
-    /// `outcome`); every cut text ends with a `…[cut: …]` marker. Empty when nothing was.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub truncated: Vec<String>,
-    /// Why the mock closed the connection after this answer, when it did: the raw-head recorder
-    /// gave up on it, so that no later request on it is served with its header case unchecked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connection_closed: Option<String>,
-}
-
-/// How much of a body (and of an answer) one journal entry keeps (issue 13).
-pub const KEPT_BODY: usize = 64 * 1024;
-/// How much of the path, of the query and of each header value one entry keeps.
-pub const KEPT_TEXT: usize = 8 * 1024;
-/// How many bulk failures an entry's outcome keeps.
-pub(crate) const KEPT_FAILURES: usize = 100;
-
-/// Flags of what [`Texts`] cut, stored as the texts' last byte.
-const CUT_BODY: u8 = 1;
-const CUT_RESPONSE: u8 = 2;
-const CUT_HEADERS: u8 = 4;
-const CUT_TARGET: u8 = 8;
-const CUT_OUTCOME: u8 = 16;
+use crate::journal::entry::Entry;
+use crate::journal::filter::{Filter, Since};
+use crate::journal::recorded::{Recorded, credential_hash};
 
 /// A bounded ring of entries, newest last.
 #[derive(Debug)]
@@ -175,329 +38,6 @@ struct Ring {
 const SPARE_BUFFERS: usize = 256;
 /// A buffer larger than this (a big body) is freed rather than kept for reuse.
 const REUSED_CAPACITY: usize = 16 * 1024;
-
-/// What the request path hands the journal: the request and its answer as they were, turned
-/// into an [`Entry`] only when somebody reads the journal. The texts sit in one allocation, so
-/// that recording costs a few copies and a full journal stays small.
-#[derive(Debug, Clone)]
-pub(crate) struct Recorded {
-    /// Assigned by [`Journal::record`].
-    pub(crate) seq: u64,
-    /// Arrival, in Unix milliseconds.
-    pub(crate) at_ms: i64,
-    /// The vendor routed to (or nearest), and the index of the operation, when routed.
-    pub(crate) vendor: Option<Arc<Vendor>>,
-    pub(crate) operation: Option<usize>,
-    pub(crate) method: http::Method,
-    pub(crate) version: http::Version,
-    pub(crate) header_case: &'static str,
-    pub(crate) status: u16,
-    pub(crate) outcome: Outcome,
-    pub(crate) duration_us: u64,
-    /// The hashes of the credential values the request carried (the values themselves are not
-    /// kept), path, query, headers, body and response, as [`Texts`] wrote them.
-    pub(crate) texts: Vec<u8>,
-    /// Why the connection was closed after the answer (see [`Entry::connection_closed`]).
-    pub(crate) connection_closed: Option<Box<str>>,
-}
-
-impl Recorded {
-    /// What the entry costs the journal's byte budget: its texts, its outcome, itself.
-    fn cost(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.texts.capacity()
-            + outcome_bytes(&self.outcome)
-            + self.connection_closed.as_ref().map_or(0, |c| c.len())
-    }
-}
-
-/// About what an outcome holds on the heap.
-fn outcome_bytes(outcome: &Outcome) -> usize {
-    match outcome {
-        Outcome::Created { collection, ids } => collection.len() + value_bytes(ids),
-        Outcome::Updated { collection, field, value } => collection.len() + field.len() + value_bytes(value),
-        Outcome::RecordNotFound { field, value } => field.len() + value_bytes(value),
-        Outcome::Bulk { failed, .. } => failed.iter().map(value_bytes).sum(),
-        Outcome::Duplicate { rule, field, value } => rule.len() + field.len() + value.len(),
-        Outcome::Unauthorized { reason }
-        | Outcome::Forbidden { reason }
-        | Outcome::Malformed { reason }
-        | Outcome::StateFull { reason } => reason.len(),
-        Outcome::Invalid { violations } => violations.iter().map(|v| 48 + v.field.len() + v.message.len()).sum(),
-        Outcome::Unrouted { nearest } => nearest.len(),
-        Outcome::MethodNotAllowed { allowed } => allowed.iter().map(|a| 24 + a.len()).sum(),
-        Outcome::Forced { preference, template } => preference.len() + template.len(),
-        _ => 0,
-    }
-}
-
-/// About what a JSON value holds on the heap.
-fn value_bytes(value: &Value) -> usize {
-    const NODE: usize = std::mem::size_of::<Value>();
-    match value {
-        Value::String(s) => NODE + s.len(),
-        Value::Array(items) => NODE + items.iter().map(value_bytes).sum::<usize>(),
-        Value::Object(map) => NODE + map.iter().map(|(k, v)| 32 + k.len() + value_bytes(v)).sum::<usize>(),
-        _ => NODE,
-    }
-}
-
-/// Writes the texts of a [`Recorded`]: each one a 4-byte length and its bytes (the body and
-/// the response each after their real length, 8 bytes), each cut to its cap (issue 13), and
-/// last a byte of `CUT_*` flags.
-#[derive(Debug)]
-pub(crate) struct Texts(Vec<u8>, u8);
-
-/// The room the texts of a request need at most: what `Texts` keeps of a text this long.
-pub(crate) fn kept(len: usize, cap: usize) -> usize {
-    len.min(cap + 64)
-}
-
-impl Texts {
-    /// Starts, in `buffer` (see [`Journal::buffer`]), with the credential hashes, the path and
-    /// the query; `headers` calls of [`Texts::header`] follow, then [`Texts::finish`] adds the body
-    /// and the response.
-    pub(crate) fn new<'a>(
-        mut buffer: Vec<u8>,
-        credentials: impl Iterator<Item = &'a str>,
-        path: &str,
-        query: Option<&str>,
-        headers: usize,
-    ) -> Self {
-        buffer.clear();
-        buffer.push(0);
-        let mut count = 0u8;
-        for credential in credentials.take(usize::from(u8::MAX)) {
-            buffer.extend_from_slice(&credential_hash(credential).to_le_bytes());
-            count += 1;
-        }
-        buffer[0] = count;
-        let mut texts = Self(buffer, 0);
-        texts.put_capped(path.as_bytes(), CUT_TARGET);
-        match query {
-            Some(q) => {
-                texts.0.push(1);
-                texts.put_capped(q.as_bytes(), CUT_TARGET);
-            }
-            None => texts.0.push(0),
-        }
-        texts.0.extend_from_slice(&u32::try_from(headers).unwrap_or(u32::MAX).to_le_bytes());
-        texts
-    }
-
-    pub(crate) fn header(&mut self, name: &[u8], value: &[u8]) {
-        self.put_capped(name, CUT_HEADERS);
-        self.put_capped(value, CUT_HEADERS);
-    }
-
-    pub(crate) fn finish(mut self, body: &[u8], response: &[u8]) -> Vec<u8> {
-        for (text, flag) in [(body, CUT_BODY), (response, CUT_RESPONSE)] {
-            self.0.extend_from_slice(&(text.len() as u64).to_le_bytes());
-            if text.len() > KEPT_BODY {
-                self.1 |= flag;
-            }
-            self.put(text.get(..KEPT_BODY).unwrap_or(text));
-        }
-        self.0.push(self.1);
-        self.0
-    }
-
-    /// Puts at most [`KEPT_TEXT`] bytes of `bytes`, then a marker with the real length.
-    fn put_capped(&mut self, bytes: &[u8], flag: u8) {
-        if bytes.len() <= KEPT_TEXT {
-            return self.put(bytes);
-        }
-        self.1 |= flag;
-        let mut kept = bytes[..KEPT_TEXT].to_vec();
-        kept.extend_from_slice(marker(KEPT_TEXT, bytes.len() as u64).as_bytes());
-        self.put(&kept);
-    }
-
-    fn put(&mut self, bytes: &[u8]) {
-        // Every text is cut far below 4 GiB.
-        self.0.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
-        self.0.extend_from_slice(bytes);
-    }
-}
-
-/// What ends a cut text.
-fn marker(kept: usize, real: u64) -> String {
-    format!("…[cut: {kept} of {real} bytes kept]")
-}
-
-/// Reads back what [`Texts`] wrote.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
-        self.0 = rest;
-        first
-    }
-
-    fn len(&mut self) -> usize {
-        let n = [self.byte(), self.byte(), self.byte(), self.byte()];
-        u32::from_le_bytes(n) as usize
-    }
-
-    fn u64(&mut self) -> u64 {
-        let mut n = [0u8; 8];
-        n.iter_mut().for_each(|b| *b = self.byte());
-        u64::from_le_bytes(n)
-    }
-
-    fn text(&mut self) -> &'a [u8] {
-        let len = self.len().min(self.0.len());
-        let (text, rest) = self.0.split_at(len);
-        self.0 = rest;
-        text
-    }
-
-    fn string(&mut self) -> String {
-        String::from_utf8_lossy(self.text()).into_owned()
-    }
-}
-
-impl Recorded {
-    /// The hashes of the credential values the request carried.
-    fn credentials(&self) -> impl Iterator<Item = u64> + '_ {
-        self.sections().0.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-    }
-
-    /// The credential hashes, and the texts after them.
-    fn sections(&self) -> (&[u8], &[u8]) {
-        let (count, rest) = self.texts.split_first().map_or((0, &[][..]), |(c, r)| (usize::from(*c), r));
-        rest.split_at_checked(8 * count).unwrap_or((&[], &[]))
-    }
-
-    fn carried(&self, hash: u64) -> bool {
-        self.credentials().any(|c| c == hash)
-    }
-
-    fn vendor_name(&self) -> Option<&str> {
-        self.vendor.as_deref().map(|v| v.name.as_str())
-    }
-
-    /// The entry as the journal shows it (before masking).
-    fn entry(&self) -> Entry {
-        let mut r = Reader(self.sections().1);
-        let path = r.string();
-        let query = (r.byte() == 1).then(|| r.string());
-        let count = r.len();
-        let headers = (0..count).map(|_| (r.string(), r.string())).collect();
-        let body_bytes = r.u64();
-        let mut body = r.string();
-        let response_bytes = r.u64();
-        let response = r.text();
-        let cut = r.byte();
-        if cut & CUT_BODY != 0 {
-            body.push_str(&marker(KEPT_BODY, body_bytes));
-        }
-        let response = match cut & CUT_RESPONSE {
-            0 => serde_json::from_slice(response).unwrap_or(Value::Null),
-            _ => Value::String(String::from_utf8_lossy(response).into_owned() + &marker(KEPT_BODY, response_bytes)),
-        };
-        let names = [
-            (CUT_BODY, "body"),
-            (CUT_RESPONSE, "response"),
-            (CUT_HEADERS, "headers"),
-            (CUT_TARGET, "target"),
-            (CUT_OUTCOME, "outcome"),
-        ];
-        let truncated = names.iter().filter(|(flag, _)| cut & flag != 0).map(|(_, name)| (*name).to_owned()).collect();
-        let at = chrono::DateTime::from_timestamp_millis(self.at_ms).unwrap_or_default();
-        Entry {
-            seq: self.seq,
-            at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            vendor: self.vendor_name().map(str::to_owned),
-            operation: self
-                .vendor
-                .as_deref()
-                .zip(self.operation)
-                .and_then(|(v, i)| v.operations.get(i))
-                .map(|op| op.id.clone()),
-            method: self.method.to_string(),
-            path,
-            query,
-            version: format!("{:?}", self.version),
-            headers,
-            header_case: self.header_case.to_owned(),
-            body,
-            status: self.status,
-            response,
-            outcome: self.outcome.clone(),
-            duration_us: self.duration_us,
-            body_bytes,
-            response_bytes,
-            truncated,
-            connection_closed: self.connection_closed.as_deref().map(str::to_owned),
-        }
-    }
-
-    /// Keeps at most [`KEPT_FAILURES`] bulk failures in the outcome, flagging the cut.
-    fn cap_outcome(&mut self) {
-        if let Outcome::Bulk { failed, .. } = &mut self.outcome
-            && failed.len() > KEPT_FAILURES
-        {
-            failed.truncate(KEPT_FAILURES);
-            failed.shrink_to_fit();
-            if let Some(flags) = self.texts.last_mut() {
-                *flags |= CUT_OUTCOME;
-            }
-        }
-    }
-}
-
-/// Which entries to list (`GET /__admin/requests`); every given criterion must hold.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Filter {
-    pub(crate) vendor: Option<String>,
-    /// Hash of a credential value, see [`credential_hash`].
-    pub(crate) credential: Option<u64>,
-    pub(crate) status: Option<StatusFilter>,
-    pub(crate) outcome: Option<String>,
-    pub(crate) since: Option<Since>,
-    /// Only the newest N of the matching entries.
-    pub(crate) limit: Option<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StatusFilter {
-    /// `429`
-    Exact(u16),
-    /// `4xx`: the hundreds digit.
-    Class(u16),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Since {
-    /// Entries with a greater `seq` (what a poller saw last).
-    Seq(u64),
-    /// Entries that arrived at or after this Unix time, in milliseconds.
-    Time(i64),
-}
-
-impl Filter {
-    fn matches(&self, slot: &Recorded) -> bool {
-        let e = slot;
-        self.vendor.as_ref().is_none_or(|v| e.vendor_name() == Some(v.as_str()))
-            && self.credential.is_none_or(|c| slot.carried(c))
-            && self.status.is_none_or(|s| match s {
-                StatusFilter::Exact(code) => e.status == code,
-                StatusFilter::Class(class) => e.status / 100 == class,
-            })
-            && self.outcome.as_deref().is_none_or(|o| e.outcome.label() == o)
-            && self.since.is_none_or(|s| match s {
-                Since::Seq(seq) => e.seq > seq,
-                Since::Time(ms) => slot.at_ms >= ms,
-            })
-    }
-}
-
-/// What the journal keeps of a credential value: enough to filter by it, not the value.
-pub(crate) fn credential_hash(value: &str) -> u64 {
-    crate::state::fnv1a(value)
-}
 
 impl Journal {
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
@@ -645,9 +185,13 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::entry::Outcome;
+    use crate::journal::filter::StatusFilter;
+    use crate::journal::recorded::{KEPT_FAILURES, Texts};
     use serde_json::json;
 
-    fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
+    /// A request to SmartLead's create path with credential `k1`, as the request path records it.
+    pub(super) fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
         let mut texts = Texts::new(Vec::new(), ["k1"].into_iter(), "/api/v1/client/save", query, headers.len());
         for (name, value) in headers {
             texts.header(name.as_bytes(), value.as_bytes());
@@ -659,7 +203,7 @@ mod tests {
             operation: None,
             method: http::Method::POST,
             version: http::Version::HTTP_11,
-            header_case: "raw",
+            header_case: crate::journal::entry::HeaderCaseSeen::Raw,
             status: 200,
             outcome: Outcome::Timeout,
             duration_us: 42,
@@ -686,36 +230,6 @@ mod tests {
     }
 
     #[test]
-    fn a_recorded_request_reads_back_as_the_entry_it_was() {
-        let r = recorded(
-            Some("api_key=k&x=1"),
-            &[("Content-Type", "application/json"), ("X-Two", "")],
-            b"{\"a\":1}",
-            b"{\"ok\":true}",
-        );
-        let e = r.entry();
-        assert_eq!(e.at, "2025-01-01T00:00:00.123Z");
-        assert_eq!(
-            (e.method.as_str(), e.path.as_str(), e.version.as_str()),
-            ("POST", "/api/v1/client/save", "HTTP/1.1")
-        );
-        assert_eq!(e.query.as_deref(), Some("api_key=k&x=1"));
-        assert_eq!(
-            e.headers,
-            [("Content-Type".to_owned(), "application/json".to_owned()), ("X-Two".to_owned(), String::new())]
-        );
-        assert_eq!(e.body, "{\"a\":1}");
-        assert_eq!(e.response, json!({"ok": true}));
-        assert_eq!((e.status, e.duration_us), (200, 42));
-        assert!(r.carried(credential_hash("k1")) && !r.carried(credential_hash("k2")));
-        let bare = recorded(None, &[], b"\xff\xfe", b"").entry();
-        assert_eq!(
-            (bare.query, bare.headers.len(), bare.body.as_str(), bare.response),
-            (None, 0, "\u{fffd}\u{fffd}", Value::Null)
-        );
-    }
-
-    #[test]
     fn the_ring_keeps_the_newest_entries_with_increasing_seq() {
         let journal = Journal::new(3, usize::MAX);
         for _ in 0..10 {
@@ -725,26 +239,6 @@ mod tests {
         assert_eq!(seqs, [8, 9, 10]);
         let since = Filter { since: Some(Since::Seq(8)), ..Filter::default() };
         assert_eq!(listed(&journal, &since, 1), [9, 10]);
-    }
-
-    #[test]
-    fn a_large_body_and_answer_are_kept_up_to_the_cap_with_a_marker_and_their_real_length() {
-        let body = vec![b'x'; 1024 * 1024];
-        let response = format!("{{\"a\":\"{}\"}}", "y".repeat(200_000));
-        let long_header = "h".repeat(KEPT_TEXT * 3);
-        let r = recorded(None, &[("X-Long", &long_header)], &body, response.as_bytes());
-        assert!(r.texts.len() < 2 * KEPT_BODY + 2 * KEPT_TEXT, "{} bytes kept", r.texts.len());
-        let e = r.entry();
-        assert_eq!((e.body_bytes, e.response_bytes), (1024 * 1024, response.len() as u64));
-        assert_eq!(e.truncated, ["body", "response", "headers"]);
-        assert!(
-            e.body.starts_with("xxx") && e.body.ends_with("…[cut: 65536 of 1048576 bytes kept]"),
-            "{}",
-            &e.body[65000..]
-        );
-        let text = e.response.as_str().expect("a cut answer is kept as text");
-        assert!(text.starts_with("{\"a\":\"yyy") && text.ends_with("bytes kept]"));
-        assert!(e.headers[0].1.len() < KEPT_TEXT + 64 && e.headers[0].1.ends_with("bytes kept]"));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! | --- | --- |
 //! | `server.rs` | [`run`]: the accept loop (one task per connection) and [`app`], the axum router: `/__admin` to `admin.rs`, everything else to `handle.rs` |
 //! | `conn.rs` | the connection wrapper: idle time-out, connection-level faults (reset, empty reply) |
-//! | `rawhead.rs` | records each request head's raw header names, for case-exact headers (HTTP/1.1) |
+//! | `rawhead.rs` | records each request head's raw header names, for case-exact headers (HTTP/1.1): the stream wrapper and the per-connection queue of heads |
+//! | `rawhead/parse.rs` | the recorder's incremental parser: request heads, body framing (`Content-Length`, chunked), why it gives up |
 //! | `handle.rs` | the request path: route, read the body, then faults, `Prefer`, auth, rate limit, parse, validate, state, respond; the journal entry is recorded before the answer goes out |
 //! | `route.rs` | which vendor and operation a path and method are; the vendor's 404/405 under its path prefixes, else the mock's neutral 404; `GET /` |
 //! | `body.rs` | the body within `--body-limit` and `--client-timeout`, parsed as JSON, validated against the request schema with bounded work, unknown fields stripped |
@@ -21,19 +22,26 @@
 //! | `prefer.rs` | `Prefer: code=…` / `example=…`: an answer forced from the spec's templates |
 //! | `auth.rs` | the credential parts where the spec puts them, reject / forbidden prefixes, tenants |
 //! | `rate_limit.rs` | the vendors' documented rate limits (`--rate-limits`) |
-//! | `state.rs` | records per vendor and collection, uniqueness in its scope, generated ids, `--max-records` |
+//! | `state.rs` | every vendor's state: create, update, seed, reset and page through records, within `--max-records` and `--state-bytes` |
+//! | `state/vendor.rs` | one vendor's records by collection, the keys they hold, what they cost |
+//! | `state/unique.rs` | the uniqueness index: a record's keys per rule and scope, the sharded set of keys taken, clashes |
+//! | `state/ids.rs` | generated ids (random, sequence, global id, timestamp), the seeded clock, an account's tenants |
 //! | `respond.rs` | the success answer from the operation's template; rate-limit and fault answers |
 //! | `rejection.rs` | every way a request fails, rendered with the vendor's error template |
 //! | `answer.rs` | `Answer`: status, headers and JSON text, the one type that becomes a response |
-//! | `journal.rs` | the request journal, bounded in entries and bytes (`--journal-size`, `--journal-bytes`) |
+//! | `journal/recorded.rs` | what the request path records: request and answer packed in one buffer, each text cut to its cap |
+//! | `journal.rs` | the request journal, a ring bounded in entries and bytes (`--journal-size`, `--journal-bytes`) |
+//! | `journal/entry.rs` | [`Entry`] and [`Outcome`], a journalled request as the admin API and [`MockServer::journal`] show it |
+//! | `journal/filter.rs` | which entries a listing shows (`GET /__admin/requests`) |
 //! | `redact.rs` | secrets masked in journal entries and state listings, in any body form |
 //!
 //! Around the path: `spec/` (the one typed spec model: [`spec::Vendor`], [`spec::FieldPath`],
 //! loading and checking, revisions and [`spec::Diff`]), `template.rs` (templates compiled to
 //! JSON text), `mock.rs` ([`Config`] and [`Mock`], what the other files share), `admin.rs` and
 //! `admin/` (the admin API, its guard and its paged listings), `seed.rs`, `watch.rs`
-//! (`--watch`), `embed.rs` ([`MockServer`] for Rust tests) and `probe.rs` / `probe/`
-//! (`vendor-mock probe` against a live vendor).
+//! (`--watch`), `hash.rs` (FNV-1a, the one hash keys are made with), `embed.rs`
+//! ([`MockServer`] for Rust tests) and `probe.rs` / `probe/` (`vendor-mock probe` against a
+//! live vendor).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,6 +100,7 @@ mod conn;
 mod embed;
 mod fault;
 mod handle;
+mod hash;
 mod journal;
 mod mock;
 mod prefer;
@@ -112,7 +121,7 @@ mod watch;
 pub use auth::{CredentialList, HeaderCase};
 pub use embed::{MockServer, MockServerBuilder, StartError};
 pub use fault::{Effect, Fault};
-pub use journal::{Entry, Outcome, Violation};
+pub use journal::entry::{Entry, HeaderCaseSeen, Outcome, Violation};
 pub use mock::{Config, Mock};
 pub use seed::{SeedBatch, SeedData, SeedError};
 pub use server::{app, run};

@@ -357,27 +357,28 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let admin_token = admin_token(&args)?;
-    let config = Config {
-        journal_bytes: usize::try_from(args.journal_bytes).unwrap_or(usize::MAX),
-        max_records: args.max_records,
-        state_bytes: args.state_bytes,
-        admin_hosts: args.admin_host.clone(),
-        seed: args.seed,
-        header_case: match args.header_case {
+    let mut config = Config::default()
+        .journal_bytes(usize::try_from(args.journal_bytes).unwrap_or(usize::MAX))
+        .max_records(args.max_records)
+        .state_bytes(args.state_bytes)
+        .admin_hosts(args.admin_host.clone())
+        .header_case(match args.header_case {
             HeaderCaseArg::Strict => HeaderCase::Strict,
             HeaderCaseArg::Lenient => HeaderCase::Lenient,
-        },
-        credentials,
-        body_limit: args.body_limit,
-        body_timeout: Duration::from_secs(args.client_timeout),
-        header_timeout: Duration::from_secs(args.client_timeout),
-        idle_timeout: Duration::from_secs(args.idle_timeout),
-        journal_size: args.journal_size,
-        journal_secrets: args.journal_secrets,
-        rate_limits: args.rate_limits,
-        admin_token,
-        revisions: args.revision.clone(),
-    };
+        })
+        .body_limit(args.body_limit)
+        .body_timeout(Duration::from_secs(args.client_timeout))
+        .header_timeout(Duration::from_secs(args.client_timeout))
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .journal_size(args.journal_size)
+        .journal_secrets(args.journal_secrets)
+        .rate_limits(args.rate_limits)
+        .admin_token(admin_token);
+    config.seed = args.seed;
+    config.credentials = credentials;
+    for (vendor, revision) in &args.revision {
+        config = config.revision(vendor, revision);
+    }
     let guarded = config.admin_token.is_some();
     let seed_data = match &args.seed_data {
         Some(path) => {

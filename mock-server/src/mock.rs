@@ -8,13 +8,23 @@ use serde_json::{Value, json};
 
 use crate::auth::{CredentialList, HeaderCase};
 use crate::fault::{Fault, Faults};
-use crate::journal::{Entry, Journal};
+use crate::journal::Journal;
+use crate::journal::entry::Entry;
 use crate::rate_limit::RateLimiter;
 use crate::spec::Specs;
-use crate::state::{Determinism, Store};
+use crate::state::Store;
+use crate::state::ids::Determinism;
 
-/// Settings of one mock server.
+/// Settings of one mock server: [`Config::default`] (what `vendor-mock serve` uses without
+/// flags), then a setter per setting.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = vendor_mock::Config::default().seed(7).body_timeout(Duration::from_millis(300));
+/// assert_eq!(config.seed, Some(7));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// Makes ids and timestamps deterministic.
     pub seed: Option<u64>,
@@ -74,6 +84,104 @@ impl Default for Config {
             admin_hosts: Vec::new(),
             revisions: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// Make generated ids and timestamps deterministic (`--seed`).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// How header-name case is checked (`--header-case`).
+    pub fn header_case(mut self, case: HeaderCase) -> Self {
+        self.header_case = case;
+        self
+    }
+
+    /// Accept only these credentials (`--credentials`).
+    pub fn credentials(mut self, credentials: CredentialList) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Largest accepted body, in bytes (`--body-limit`).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How long a client may take to send its body (`--client-timeout`).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request head (`--client-timeout`).
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay silent (`--idle-timeout`).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How many requests the journal keeps (`--journal-size`).
+    pub fn journal_size(mut self, entries: usize) -> Self {
+        self.journal_size = entries;
+        self
+    }
+
+    /// How many bytes the journal keeps (`--journal-bytes`).
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.journal_bytes = bytes;
+        self
+    }
+
+    /// How many records one vendor's state holds (`--max-records`).
+    pub fn max_records(mut self, records: usize) -> Self {
+        self.max_records = records;
+        self
+    }
+
+    /// How many bytes of records one vendor's state holds (`--state-bytes`).
+    pub fn state_bytes(mut self, bytes: usize) -> Self {
+        self.state_bytes = bytes;
+        self
+    }
+
+    /// Keep secrets readable in the journal and state listings (`--journal-secrets`).
+    pub fn journal_secrets(mut self, on: bool) -> Self {
+        self.journal_secrets = on;
+        self
+    }
+
+    /// Enforce the specs' rate limits (`--rate-limits`).
+    pub fn rate_limits(mut self, on: bool) -> Self {
+        self.rate_limits = on;
+        self
+    }
+
+    /// Require `Authorization: Bearer <token>` on `/__admin` (`--admin-token`).
+    pub fn admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token;
+        self
+    }
+
+    /// Host names the admin API answers besides the loopback ones (`--admin-host`).
+    pub fn admin_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.admin_hosts = hosts;
+        self
+    }
+
+    /// Serve this contract revision of a vendor (`--revision vendor=revision`).
+    pub fn revision(mut self, vendor: &str, revision: &str) -> Self {
+        self.revisions.push((vendor.to_owned(), revision.to_owned()));
+        self
     }
 }
 

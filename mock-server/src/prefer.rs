@@ -6,11 +6,12 @@ use http::request::Parts;
 use serde_json::{Value, json};
 
 use crate::answer::Answer;
-use crate::journal::Outcome;
+use crate::journal::entry::Outcome;
 use crate::rejection::clash_context;
 use crate::respond::{first_limit, rate_limited_answer};
 use crate::spec::{Operation, Template, Vendor};
-use crate::state::{Clash, Determinism, IdSource};
+use crate::state::ids::{Determinism, IdSource};
+use crate::state::unique::Clash;
 
 /// An answer asked for with a `Prefer` header (Prism's convention).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,7 +73,7 @@ impl RateLimiter {
             }
             all.prune_at = RATE_KEYS_KEPT.max(2 * all.keys.len());
         }
-        let key = (crate::state::fnv1a(vendor), crate::state::fnv1a(credential));
+        let key = (crate::hash::fnv1a(vendor), crate::hash::fnv1a(credential));
         let slot = all.keys.entry(key).or_insert_with(|| Slot { windows: Vec::new(), expires: now });
         let counters = &mut slot.windows;
         counters.resize(limits.windows.len(), (now, 0));
@@ -113,8 +113,8 @@ impl RateLimiter {
 
     /// Forgets the counters of every vendor (`None`), of one, or of one credential of one.
     pub(crate) fn forget(&self, vendor: Option<&str>, credential: Option<&str>) {
-        let vendor = vendor.map(crate::state::fnv1a);
-        let hash = credential.map(crate::state::fnv1a);
+        let vendor = vendor.map(crate::hash::fnv1a);
+        let hash = credential.map(crate::hash::fnv1a);
         self.lock().keys.retain(|(v, c), _| {
             let hit = vendor.is_none_or(|n| n == *v) && hash.is_none_or(|h| h == *c);
             !hit

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::journal::Entry;
+use crate::journal::entry::Entry;
 
 /// What replaces a secret whole (passwords).
 pub(crate) const HIDDEN: &str = "****";

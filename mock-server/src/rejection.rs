@@ -4,9 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::answer::Answer;
-use crate::journal::{Outcome, Violation};
+use crate::journal::entry::{Outcome, Violation};
 use crate::spec::Vendor;
-use crate::state::Clash;
+use crate::state::unique::Clash;
 
 /// Why a request is refused; each variant names the vendor template that answers it.
 #[derive(Debug, thiserror::Error)]

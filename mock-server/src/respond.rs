@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::answer::{Answer, Shape};
 use crate::conn::ConnControl;
 use crate::fault::Effect;
-use crate::journal::Outcome;
+use crate::journal::entry::Outcome;
 use crate::rejection::clash_context;
 use crate::spec::{Operation, Vendor};
 use crate::state::Created;
@@ -49,7 +49,7 @@ pub(crate) fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Ans
             }
             failed.push(b']');
             // The journal keeps the first failures only: no need to build the others.
-            let kept = clashes.iter().take(crate::journal::KEPT_FAILURES + 1);
+            let kept = clashes.iter().take(crate::journal::recorded::KEPT_FAILURES + 1);
             let outcome = Outcome::Bulk {
                 created: records.len(),
                 failed: kept.map(|c| json!({"index": c.index, "field": c.field, "value": c.value})).collect(),

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::mock::Mock;
 use crate::spec::Action;
-use crate::state::Credentials;
+use crate::state::unique::Credentials;
 
 /// Records to seed into one vendor (`POST /__admin/state/{vendor}`, `--seed-data`).
 ///

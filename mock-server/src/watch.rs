@@ -73,7 +73,7 @@ pub(crate) fn fingerprint(dir: &Path) -> Fingerprint {
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
         .map(|p| {
             let text = std::fs::read(&p).unwrap_or_default();
-            let hash = crate::state::fnv1a(&String::from_utf8_lossy(&text));
+            let hash = crate::hash::fnv1a(&String::from_utf8_lossy(&text));
             (p, hash)
         })
         .collect();

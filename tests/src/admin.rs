@@ -1,18 +1,14 @@
 //! Helpers of the admin, embedding and dashboard tests: one [`MockServer`] per test, a reqwest
-//! client, the vendors' create requests, and a raw HTTP/1.1 exchange for pipelining and broken
-//! connections.
+//! client and the vendors' create requests (raw exchanges are [`crate::raw_http`]'s).
 pub use crate::binary::binary;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use vendor_mock::MockServer;
 
-pub use crate::http::SAFETY;
+pub use crate::raw_http::SAFETY;
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(SAFETY).build().expect("a reqwest client builds")
@@ -106,91 +102,6 @@ pub async fn company_of(server: &MockServer, key: &str) -> String {
 /// One AgencyHandy client entry.
 pub fn agencyhandy_client(email: &str) -> Value {
     json!({ "firstName": "John", "lastName": "Doe", "email": email, "isConvertedClient": false })
-}
-
-/// A raw HTTP/1.1 request with exactly these header lines and body.
-pub fn raw_request(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    for (name, value) in headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" {
-        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    out.push_str("\r\n");
-    out.push_str(body);
-    out.into_bytes()
-}
-
-/// One raw response: status, header lines (lowercase names) and body text.
-#[derive(Debug)]
-pub struct RawResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-/// Writes `bytes` on one connection and reads `count` responses (Content-Length framed).
-pub async fn exchange(addr: SocketAddr, bytes: &[u8], count: usize) -> Vec<RawResponse> {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(bytes).await.expect("write");
-    let mut buf = Vec::new();
-    let mut responses = Vec::new();
-    while responses.len() < count {
-        if let Some((response, used)) = parse_response(&buf) {
-            responses.push(response);
-            buf.drain(..used);
-            continue;
-        }
-        let mut chunk = [0u8; 8192];
-        let n = tokio::time::timeout(SAFETY, stream.read(&mut chunk)).await.expect("responses in time").expect("read");
-        assert!(n > 0, "the connection closed after {} of {count} responses", responses.len());
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    responses
-}
-
-fn parse_response(buf: &[u8]) -> Option<(RawResponse, usize)> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let mut lines = head.lines();
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize =
-        headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    if buf.len() < end + length {
-        return None;
-    }
-    let body = String::from_utf8_lossy(&buf[end..end + length]).into_owned();
-    Some((RawResponse { status, headers, body }, end + length))
-}
-
-/// What a raw connection got before it ended.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Ending {
-    /// Bytes then a clean close (FIN).
-    Closed(Vec<u8>),
-    /// A reset (RST), after these bytes.
-    Reset(Vec<u8>),
-}
-
-/// Sends `bytes` and reads until the server ends the connection.
-pub async fn until_closed(addr: SocketAddr, bytes: &[u8]) -> Ending {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(bytes).await.expect("write");
-    let mut got = Vec::new();
-    loop {
-        let mut chunk = [0u8; 8192];
-        match tokio::time::timeout(SAFETY, stream.read(&mut chunk)).await.expect("the server ends the connection") {
-            Ok(0) => return Ending::Closed(got),
-            Ok(n) => got.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ending::Reset(got),
-            Err(e) => panic!("unexpected read error: {e}"),
-        }
-    }
 }
 
 /// The repository's spec folder.

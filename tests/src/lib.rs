@@ -3,7 +3,7 @@
 //!
 //! - [`server`]: an in-process mock on a real loopback socket (port 0).
 //! - [`serving`]: a real `vendor-mock serve` process on a free loopback port.
-//! - [`http`]: a raw HTTP/1.1 client that writes exactly the bytes it is given.
+//! - [`raw_http`]: the one raw HTTP/1.1 client: exactly the bytes it is given, one answer parser.
 //! - [`spec`]: requests, accounts and values built from a vendor's spec model.
 //! - [`scenarios`]: the generic scenario catalogue and the checks of its answers.
 //! - [`pages`]: the vendors' captured documentation pages.
@@ -15,8 +15,8 @@
 pub mod admin;
 pub mod binary;
 pub mod fixtures;
-pub mod http;
 pub mod pages;
+pub mod raw_http;
 pub mod scenarios;
 pub mod server;
 pub mod serving;
@@ -25,8 +25,8 @@ pub mod suite;
 
 pub use binary::binary;
 pub use fixtures::*;
-pub use http::*;
 pub use pages::*;
+pub use raw_http::*;
 pub use scenarios::*;
 pub use server::*;
 pub use spec::*;

@@ -34,7 +34,7 @@ pub fn embedded() -> Specs {
 }
 
 pub fn seeded(seed: u64) -> Config {
-    Config { seed: Some(seed), ..Default::default() }
+    Config::default().seed(seed)
 }
 
 impl Server {

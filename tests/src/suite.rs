@@ -1,7 +1,35 @@
-//! Helpers of the conformance tests: running the CLI in-process, tiny inline harnesses, and
-//! redacting what changes from run to run (ports, temp paths, durations).
+//! Helpers of the conformance tests: running the suite and the CLI in-process, tiny inline
+//! harnesses, and redacting what changes from run to run (ports, temp paths, durations).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use conformance::{Client, RunOptions, RunReport, Status, VendorSelection};
+
+/// Runs the suite in-process against `client` (`label` in the report), checking the harness
+/// protocol: `cases` cases per property from `seed`, for every vendor or only `vendor`.
+pub fn run_suite(client: Client, label: &str, vendor: Option<&str>, cases: u32, seed: u64) -> RunReport {
+    let options = RunOptions {
+        vendors: vendor.map_or(VendorSelection::All, |v| VendorSelection::Named(vec![v.to_owned()])),
+        cases,
+        seed,
+        validate_protocol: true,
+        client_label: label.into(),
+        ..RunOptions::default()
+    };
+    conformance::run(client, options, &mut |_| {})
+}
+
+/// The ids of the properties a run failed.
+pub fn failed_properties(report: &RunReport) -> BTreeSet<String> {
+    report
+        .vendors
+        .iter()
+        .flat_map(|v| &v.properties)
+        .filter(|p| p.status == Status::Fail)
+        .map(|p| p.id.clone())
+        .collect()
+}
 
 /// Runs `vendor-conformance ARGS` in-process; returns (exit code, stdout, stderr).
 /// A `run` without `--replay-dir` saves its replay files in a temporary folder, not in the tree.

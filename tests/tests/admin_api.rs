@@ -2,11 +2,10 @@
 //! bound, resets, state and seeding, the admin token, and the raw-header queue on keep-alive
 //! connections that also carry admin requests.
 
-use e2e::admin::{
-    admin, admin_with, agencyhandy_client, cellcast, client, company_of, exchange, raw_request, requests, smartlead,
-};
+use e2e::admin::{admin, admin_with, agencyhandy_client, cellcast, client, company_of, requests, smartlead};
+use e2e::{Request, exchange};
 use serde_json::{Value, json};
-use vendor_mock::{Effect, Fault, HeaderCase, MockServer, SeedData};
+use vendor_mock::{Effect, Fault, HeaderCase, HeaderCaseSeen, MockServer, SeedData};
 
 fn kinds(entries: &[Value]) -> Vec<String> {
     entries.iter().map(|e| e["outcome"]["kind"].as_str().unwrap_or_default().to_owned()).collect()
@@ -235,31 +234,32 @@ async fn an_admin_request_pipelined_before_a_vendor_request_leaves_it_its_raw_he
     let server = MockServer::start().await;
     let company = company_of(&server, "ah_pipeline").await;
     let body = serde_json::to_string(&json!([agencyhandy_client("p@example.com")])).expect("JSON");
+    let addr = server.address();
     let vendor_request = |company_header: &str| {
-        raw_request(
-            "POST",
-            "/members/bulk-client",
-            &[("x-api-key", "ah_pipeline"), (company_header, &company), ("Content-Type", "application/json")],
-            &body,
-        )
+        Request::post("/members/bulk-client")
+            .header("x-api-key", "ah_pipeline")
+            .header(company_header, &company)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .to_wire(addr)
     };
 
-    let mut wire = raw_request("GET", "/__admin/health", &[("X-Admin-Probe", "1")], "");
-    wire.extend(raw_request("GET", "/__admin/not-a-route", &[], ""));
+    let mut wire = Request::get("/__admin/health").header("X-Admin-Probe", "1").to_wire(addr);
+    wire.extend(Request::get("/__admin/not-a-route").to_wire(addr));
     wire.extend(vendor_request("companyId"));
-    let answers = exchange(server.address(), &wire, 3).await;
+    let answers = exchange(addr, &wire, 3).await;
     assert_eq!(answers.iter().map(|a| a.status).collect::<Vec<_>>(), [200, 404, 200], "{answers:?}");
     let entry = server.journal().pop().expect("the vendor request is journalled");
-    assert_eq!(entry.header_case, "raw", "the vendor request got a raw head");
+    assert_eq!(entry.header_case, HeaderCaseSeen::Raw, "the vendor request got a raw head");
     let names: Vec<&str> = entry.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"companyId"), "its own names, in their case: {names:?}");
     assert!(!names.contains(&"X-Admin-Probe"), "not the admin request's: {names:?}");
 
     // The same with a wrongly cased name: only a correctly attributed head can refuse it.
-    let mut wire = raw_request("GET", "/__admin/health", &[], "");
+    let mut wire = Request::get("/__admin/health").to_wire(addr);
     wire.extend(vendor_request("companyid"));
-    let answers = exchange(server.address(), &wire, 2).await;
-    assert_eq!(answers[1].status, 401, "companyid is refused: {}", answers[1].body);
+    let answers = exchange(addr, &wire, 2).await;
+    assert_eq!(answers[1].status, 401, "companyid is refused: {}", answers[1].text());
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::admin::{Ending, admin, cellcast, client, exchange, raw_request, requests, smartlead, until_closed};
+use e2e::admin::{admin, cellcast, client, requests, smartlead};
+use e2e::{Ending, Request, exchange, until_closed};
 use serde_json::{Value, json};
 use vendor_mock::MockServer;
 
@@ -14,9 +15,12 @@ async fn inject(server: &MockServer, fault: Value) -> u64 {
 }
 
 /// SmartLead's create request on the wire, for the raw-connection effects.
-fn smartlead_wire(email: &str) -> Vec<u8> {
+fn smartlead_wire(server: &MockServer, email: &str) -> Vec<u8> {
     let body = json!({"email": email, "name": "Acme"}).to_string();
-    raw_request("POST", "/api/v1/client/save?api_key=k", &[("Content-Type", "application/json")], &body)
+    Request::post("/api/v1/client/save?api_key=k")
+        .header("Content-Type", "application/json")
+        .body(body)
+        .to_wire(server.address())
 }
 
 #[tokio::test]
@@ -129,7 +133,7 @@ async fn a_random_latency_varies_between_its_bounds() {
 async fn a_reset_fault_resets_the_connection_without_an_answer() {
     let server = MockServer::start().await;
     inject(&server, json!({"effect": {"type": "reset"}, "times": 1})).await;
-    let ending = until_closed(server.address(), &smartlead_wire("a@example.com")).await;
+    let ending = until_closed(server.address(), &smartlead_wire(&server, "a@example.com")).await;
     assert_eq!(ending, Ending::Reset(Vec::new()));
     let entry = &requests(&server, "").await[0];
     assert_eq!(entry["status"], 0, "nothing was answered");
@@ -140,7 +144,7 @@ async fn a_reset_fault_resets_the_connection_without_an_answer() {
 async fn an_empty_reply_fault_closes_the_connection_without_a_byte() {
     let server = MockServer::start().await;
     inject(&server, json!({"effect": {"type": "empty"}, "times": 1})).await;
-    let ending = until_closed(server.address(), &smartlead_wire("a@example.com")).await;
+    let ending = until_closed(server.address(), &smartlead_wire(&server, "a@example.com")).await;
     assert_eq!(ending, Ending::Closed(Vec::new()));
     assert_eq!(smartlead(&server, "k", "b@example.com").await.status, 200, "the next connection is fine");
 }
@@ -149,7 +153,7 @@ async fn an_empty_reply_fault_closes_the_connection_without_a_byte() {
 async fn a_truncated_fault_sends_half_the_announced_body_then_closes() {
     let server = MockServer::start().await;
     inject(&server, json!({"effect": {"type": "truncated"}, "times": 1})).await;
-    let got = match until_closed(server.address(), &smartlead_wire("a@example.com")).await {
+    let got = match until_closed(server.address(), &smartlead_wire(&server, "a@example.com")).await {
         Ending::Closed(bytes) | Ending::Reset(bytes) => String::from_utf8(bytes).expect("UTF-8"),
     };
     let (head, body) = got.split_once("\r\n\r\n").expect("a head was sent");
@@ -167,11 +171,11 @@ async fn a_truncated_fault_sends_half_the_announced_body_then_closes() {
 async fn a_malformed_fault_answers_200_with_a_body_that_is_not_json() {
     let server = MockServer::start().await;
     inject(&server, json!({"effect": {"type": "malformed"}, "times": 1})).await;
-    let answers = exchange(server.address(), &smartlead_wire("a@example.com"), 1).await;
+    let answers = exchange(server.address(), &smartlead_wire(&server, "a@example.com"), 1).await;
     assert_eq!(answers[0].status, 200);
-    assert!(answers[0].headers.iter().any(|(n, v)| n == "content-type" && v.starts_with("application/json")));
-    assert!(serde_json::from_str::<Value>(&answers[0].body).is_err(), "{}", answers[0].body);
-    assert!(answers[0].body.starts_with("{\"ok\":true"), "it looks like the real answer at first");
+    assert!(answers[0].header("content-type").is_some_and(|v| v.starts_with("application/json")));
+    assert!(serde_json::from_slice::<Value>(&answers[0].body).is_err(), "{}", answers[0].text());
+    assert!(answers[0].text().starts_with("{\"ok\":true"), "it looks like the real answer at first");
 }
 
 #[tokio::test]

@@ -197,7 +197,7 @@ async fn serve_with_allow_list() -> Server {
     std::fs::write(&path, ALLOW_LIST).expect("write the credentials file");
     let text = std::fs::read_to_string(&path).expect("read the credentials file");
     let credentials: CredentialList = yaml_serde::from_str(&text).expect("the credentials file parses");
-    serve(embedded(), Config { seed: Some(1), credentials: Some(credentials), ..Default::default() }).await
+    serve(embedded(), Config::default().seed(1).credentials(credentials)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,11 +7,10 @@
 //! Needs `python3` and `node` on the PATH: without them these tests fail, saying how to install
 //! them (the README's test command does).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use conformance::{Client, RunOptions, RunReport, Status, VendorSelection, run};
-use e2e::suite::{cli, tempdir};
+use conformance::{Client, RunReport};
+use e2e::suite::{cli, failed_properties, run_suite, tempdir};
 
 fn clients() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("clients")
@@ -39,25 +38,7 @@ fn node(export: &str) -> String {
 
 fn check(spec: &str, vendor: Option<&str>, cases: u32) -> RunReport {
     let client = Client::parse(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
-    let options = RunOptions {
-        vendors: vendor.map_or(VendorSelection::All, |v| VendorSelection::Named(vec![v.to_owned()])),
-        cases,
-        seed: 21,
-        validate_protocol: true,
-        client_label: spec.into(),
-        ..RunOptions::default()
-    };
-    run(client, options, &mut |_| {})
-}
-
-fn failed(report: &RunReport) -> BTreeSet<String> {
-    report
-        .vendors
-        .iter()
-        .flat_map(|v| &v.properties)
-        .filter(|p| p.status == Status::Fail)
-        .map(|p| p.id.clone())
-        .collect()
+    run_suite(client, spec, vendor, cases, 21)
 }
 
 #[test]
@@ -66,7 +47,7 @@ fn the_python_and_node_reference_clients_as_functions_pass_every_property() {
         let report = check(&spec, None, 4);
         let details: Vec<String> = report.failures.iter().map(conformance::render_failure).collect();
         assert_eq!(report.error, None, "{spec}");
-        assert!(failed(&report).is_empty(), "{spec}:\n{}", details.join("\n"));
+        assert!(failed_properties(&report).is_empty(), "{spec}:\n{}", details.join("\n"));
         assert_eq!(report.vendors.len(), 4, "{spec}: every vendor ran");
         assert_eq!(report.exit_code, 0, "{spec}");
         assert!(report.client.starts_with(spec.split(':').next().unwrap_or_default()), "{}", report.client);
@@ -84,7 +65,7 @@ fn a_mutant_function_of_each_language_is_caught_by_the_property_it_targets() {
     for (spec, vendor, property) in cases {
         let report = check(&spec, Some(vendor), 4);
         assert_eq!(report.exit_code, 1, "{spec}: {:?}", report.error);
-        assert!(failed(&report).contains(property), "{spec}: failed {:?}", failed(&report));
+        assert!(failed_properties(&report).contains(property), "{spec}: failed {:?}", failed_properties(&report));
     }
 }
 

@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use conformance::{Client, RunOptions, RunReport, Status, run};
+use conformance::{Client, RunReport};
+use e2e::suite::{failed_properties, run_suite};
 
 fn harness(language: &str) -> String {
     let (interpreter, file) = match language {
@@ -26,29 +27,7 @@ fn harness(language: &str) -> String {
 }
 
 fn run_harness(command: &str, vendor: Option<&str>) -> RunReport {
-    let vendors = match vendor {
-        Some(v) => conformance::VendorSelection::Named(vec![v.to_owned()]),
-        None => conformance::VendorSelection::All,
-    };
-    let options = RunOptions {
-        vendors,
-        cases: 4,
-        seed: 13,
-        validate_protocol: true,
-        client_label: command.into(),
-        ..RunOptions::default()
-    };
-    run(Client::Exec(command.to_owned()), options, &mut |_| {})
-}
-
-fn failed(report: &RunReport) -> BTreeSet<String> {
-    report
-        .vendors
-        .iter()
-        .flat_map(|v| &v.properties)
-        .filter(|p| p.status == Status::Fail)
-        .map(|p| p.id.clone())
-        .collect()
+    run_suite(Client::Exec(command.to_owned()), command, vendor, 4, 13)
 }
 
 #[test]
@@ -58,7 +37,7 @@ fn the_python_and_node_reference_harnesses_pass_every_property() {
         let report = run_harness(&command, None);
         let details: Vec<String> = report.failures.iter().map(conformance::render_failure).collect();
         assert_eq!(report.error, None, "{language}");
-        assert!(failed(&report).is_empty(), "{language}:\n{}", details.join("\n"));
+        assert!(failed_properties(&report).is_empty(), "{language}:\n{}", details.join("\n"));
         assert_eq!(report.exit_code, 0, "{language}");
     }
 }
@@ -93,7 +72,7 @@ fn every_mutant_harness_is_caught_by_the_property_it_targets() {
                 let command = harness(language);
                 scope.spawn(move || {
                     let report = run_harness(&format!("{command} --mutant {mutant}"), Some(vendor));
-                    let failed = failed(&report);
+                    let failed = failed_properties(&report);
                     let caught = report.exit_code == 1 && failed.contains(*property);
                     (!caught).then(|| {
                         format!("{mutant}: exit {}, failed {failed:?}, error {:?}", report.exit_code, report.error)

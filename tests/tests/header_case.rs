@@ -5,7 +5,7 @@ use e2e::{Request, SAFETY, Server, read_response, seeded, serve, serve_embedded}
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use vendor_mock::{Config, HeaderCase};
+use vendor_mock::{HeaderCase, HeaderCaseSeen};
 
 const KEY: &str = "ah_case_key";
 
@@ -43,7 +43,7 @@ async fn company_id_spelled_exactly_is_accepted_and_any_other_case_gets_the_auth
     let ok = server.send(&create("companyId", &company, "Exact")).await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.json()["createdMembers"][0]["name"], "Exact Case");
-    assert_eq!(server.last_entry().header_case, "raw", "the raw head was matched to the request");
+    assert_eq!(server.last_entry().header_case, HeaderCaseSeen::Raw, "the raw head was matched to the request");
     assert!(server.last_entry().headers.iter().any(|(n, _)| n == "companyId"), "the journal keeps the wire case");
 
     for name in ["companyid", "CompanyId", "COMPANYID"] {
@@ -161,8 +161,7 @@ async fn expect_100_continue_gets_the_interim_answer_before_the_body_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lenient_header_case_accepts_companyid_in_any_case() {
     let server =
-        serve(vendor_mock::Specs::embedded().expect("specs"), Config { header_case: HeaderCase::Lenient, ..seeded(1) })
-            .await;
+        serve(vendor_mock::Specs::embedded().expect("specs"), seeded(1).header_case(HeaderCase::Lenient)).await;
     let company = company(&server).await;
     for (n, name) in ["companyid", "CompanyId", "COMPANYID", "companyId"].into_iter().enumerate() {
         let response = server.send(&create(name, &company, &format!("Lenient{n}"))).await;
@@ -212,7 +211,7 @@ async fn over_http2_header_names_are_lowercase_by_protocol_so_companyid_is_accep
     assert_eq!(body["createdMembers"][0]["name"], "Hyper Case");
 
     let entry = server.last_entry();
-    assert_eq!(entry.header_case, "lowercase");
+    assert_eq!(entry.header_case, HeaderCaseSeen::Lowercase);
     assert_eq!(entry.version, "HTTP/2.0");
     assert_eq!(entry.status, 200);
 }

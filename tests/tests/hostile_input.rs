@@ -11,7 +11,7 @@
 //! work (measured: 180 ms for the worst 1 MB bodies in debug, 10–12 s in release before the
 //! fix), so debug builds are held to ten times the release bound.
 
-use e2e::binary;
+use e2e::{Request, Response, binary, blocking, responses};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -125,32 +125,22 @@ impl Server {
     }
 
     /// One request on a new connection; the answer read until the server closes.
-    fn send(&self, request: &[u8]) -> Answer {
+    fn send(&self, request: &[u8]) -> Response {
         let mut answers = self.send_all(request);
         assert!(!answers.is_empty(), "no answer");
         answers.remove(0)
     }
 
     /// Requests written on one connection at once; every answer read until the server closes.
-    fn send_all(&self, requests: &[u8]) -> Vec<Answer> {
+    fn send_all(&self, requests: &[u8]) -> Vec<Response> {
         let mut stream = TcpStream::connect(self.addr).expect("connect");
         stream.set_read_timeout(Some(SAFETY)).expect("a read time-out");
         stream.write_all(requests).expect("send");
-        let mut bytes = Vec::new();
-        if let Err(e) = stream.read_to_end(&mut bytes) {
-            assert!(!bytes.is_empty(), "nothing answered within {SAFETY:?}: {e}");
-        }
-        let mut answers = Vec::new();
-        let mut rest = &bytes[..];
-        while let Some((answer, used)) = Answer::parse(rest) {
-            answers.push(answer);
-            rest = &rest[used..];
-        }
-        answers
+        responses(&blocking::until_closed(&mut stream))
     }
 
     /// An admin call (JSON body, if any).
-    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Response {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let headers: &[(&str, &str)] = if body.is_empty() { &[] } else { &[("Content-Type", "application/json")] };
         self.send(&self.request(method, &format!("/__admin{path}"), headers, body.as_bytes()))
@@ -165,14 +155,9 @@ impl Server {
 
     /// A raw HTTP/1.1 request with `Connection: close` and the body's length.
     fn request(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-        let mut out = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
-        for (name, value) in headers {
-            out.push_str(&format!("{name}: {value}\r\n"));
-        }
-        out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        let mut out = out.into_bytes();
-        out.extend_from_slice(body);
-        out
+        let request = Request::new(method, target).header("Connection", "close");
+        let request = headers.iter().fold(request, |r, (name, value)| r.header(name, value));
+        request.header("Content-Length", &body.len().to_string()).body(body).to_wire(self.addr)
     }
 
     /// AgencyHandy's first company of an API key.
@@ -186,64 +171,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// One answer: status, headers (lowercase names), body (de-chunked).
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn parse(bytes: &[u8]) -> Option<(Self, usize)> {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        let httparse::Status::Complete(head) = response.parse(bytes).ok()? else { return None };
-        let headers: Vec<(String, String)> = response
-            .headers
-            .iter()
-            .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
-            .collect();
-        let status = response.code.unwrap_or_default();
-        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        let (body, used) = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-            dechunk(&bytes[head..])?
-        } else {
-            let length: usize = header("content-length").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-            (bytes.get(head..head + length)?.to_vec(), length)
-        };
-        Some((Self { status, headers, body }, head + used))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-}
-
-/// A chunked body: its bytes and how much of `bytes` it took.
-fn dechunk(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let mut body = Vec::new();
-    let mut at = 0;
-    loop {
-        let line_end = at + bytes.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&bytes[at..line_end]).ok()?.trim(), 16).ok()?;
-        at = line_end + 2;
-        if size == 0 {
-            return Some((body, at + 2));
-        }
-        body.extend_from_slice(bytes.get(at..at + size)?);
-        at += size + 2;
     }
 }
 
@@ -386,7 +313,7 @@ fn reading_a_full_journal_takes_a_batch_of_memory_not_a_multiple_of_the_journal(
 
 // ------------------------------------------------------------------------------------- state
 
-fn smartlead_create(server: &Server, email: &str, extra: &str) -> Answer {
+fn smartlead_create(server: &Server, email: &str, extra: &str) -> Response {
     let body = format!("{{\"email\":\"{email}\",\"name\":\"Acme\"{extra}}}");
     server.send(&server.request(
         "POST",
@@ -663,9 +590,7 @@ fn admin_routes_get_the_same_body_time_out_as_vendor_routes() {
     let mut stream = TcpStream::connect(server.addr).expect("connect");
     stream.set_read_timeout(Some(SAFETY)).expect("a time-out");
     stream.write_all(head.as_bytes()).expect("send half a body");
-    let mut bytes = vec![0u8; 4096];
-    let n = stream.read(&mut bytes).expect("an answer before the safety bound");
-    let (answer, _) = Answer::parse(&bytes[..n]).expect("an HTTP answer");
+    let answer = blocking::read_response(&mut stream);
     assert_eq!(answer.status, 408, "{}", answer.text());
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(4), "answered after {waited:?}");

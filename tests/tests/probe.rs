@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::process::Output;
 
 use serde_json::{Value, json};
+use vendor_mock::spec::PROBE_STEPS;
 
 const SNAPSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots");
 const SECRET: &str = "sk_probe_secret_0123456789";
@@ -143,18 +144,13 @@ async fn against_a_drifted_spec_the_probe_reports_exactly_the_drifted_rows() {
             .collect()
     };
     assert_eq!(with("differs"), rows_naming(&["duplicate", "bad_credential"]), "exactly the drifted rows differ");
-    let all_probed = rows_naming(&[
-        "create",
-        "duplicate",
-        "bad_credential",
-        "missing_field",
-        "malformed_json",
-        "unknown_field",
-        "wrong_method",
-        "unknown_path",
-        "example:older_page",
-        "example:every_field",
-    ]);
+    // Every step of SmartLead's plan: it has no tenants to list, and two named request examples.
+    let steps: Vec<&str> = PROBE_STEPS
+        .into_iter()
+        .filter(|s| *s != "list_tenants")
+        .chain(["example:older_page", "example:every_field"])
+        .collect();
+    let all_probed = rows_naming(&steps);
     let confirmed: BTreeSet<String> = all_probed.difference(&with("differs")).cloned().collect();
     assert_eq!(with("confirmed"), confirmed, "every other probed row is confirmed");
     assert!(!report.to_string().contains(SECRET), "the key is masked in the report");

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use e2e::{Expect, Ran, Request, SAFETY, Scenario, Server, VendorSpec, check_answer, embedded, serve};
+use e2e::{
+    Ending, Expect, Ran, Request, SAFETY, Scenario, Server, VendorSpec, check_answer, embedded, serve, until_closed,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -13,7 +15,7 @@ use vendor_mock::Config;
 const SHORT: Duration = Duration::from_millis(300);
 
 async fn server() -> Server {
-    let config = Config { seed: Some(1), body_timeout: SHORT, header_timeout: SHORT, ..Default::default() };
+    let config = Config::default().seed(1).body_timeout(SHORT).header_timeout(SHORT);
     serve(embedded(), config).await
 }
 
@@ -109,15 +111,9 @@ async fn a_body_shorter_than_its_content_length_gets_the_vendors_408_after_the_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_head_never_finished_gets_the_connection_closed_after_the_header_time_out() {
     let server = server().await;
-    let closed = async {
-        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-        stream.write_all(b"POST /api/v1/client/save HTTP/1.1\r\nHost: mock\r\nContent-Ty").await.expect("write");
-        let mut seen = Vec::new();
-        // Ends with 0 (closed) or an error (reset); anything written before is kept for the message.
-        let _ = stream.read_to_end(&mut seen).await;
-        seen
-    };
-    let seen = tokio::time::timeout(SAFETY, closed).await.expect("the mock closes an unfinished head's connection");
+    let unfinished = b"POST /api/v1/client/save HTTP/1.1\r\nHost: mock\r\nContent-Ty";
+    // Closed or reset; anything written before is kept for the message.
+    let (Ending::Closed(seen) | Ending::Reset(seen)) = until_closed(server.addr, unfinished).await;
     assert!(seen.is_empty() || seen.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&seen));
     for mut vendor in vendors(&server).await {
         vendor.expect_success(&server, "an unfinished head").await;
@@ -157,7 +153,7 @@ async fn invalid_or_overlong_utf8_in_a_body_gets_the_vendors_400_and_the_next_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not() {
-    let config = Config { idle_timeout: Duration::from_millis(400), ..Config::default() };
+    let config = Config::default().idle_timeout(Duration::from_millis(400));
     let server = serve(embedded(), config).await;
     let started = tokio::time::Instant::now();
     let mut silent = TcpStream::connect(server.addr).await.expect("connect");
@@ -188,7 +184,7 @@ mod hostile {
     //! Tests that open a thousand sockets or read the process's memory take turns ([`heavy`]).
 
     use std::collections::BTreeSet;
-    use std::io::{ErrorKind, Read, Write};
+    use std::io::Write;
     use std::net::{Shutdown, SocketAddr, TcpStream};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
     use std::time::{Duration, Instant};
@@ -198,6 +194,8 @@ mod hostile {
     use serde_json::Value;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use vendor_mock::{Config, Mock, Outcome, Specs};
+
+    use e2e::{Response, blocking, parse_response, responses};
 
     /// The server's header and body time-outs in these tests.
     const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -229,7 +227,7 @@ mod hostile {
     }
 
     fn config() -> Config {
-        Config { seed: Some(7), header_timeout: CLIENT_TIMEOUT, body_timeout: CLIENT_TIMEOUT, ..Config::default() }
+        Config::default().seed(7).header_timeout(CLIENT_TIMEOUT).body_timeout(CLIENT_TIMEOUT)
     }
 
     /// Serves a fresh mock with `config` on a loopback port, in a runtime of its own.
@@ -335,7 +333,7 @@ mod hostile {
         if let Some((path, key, id)) = &v.tenants {
             let plain: Vec<String> =
                 v.parts.iter().map(|p| if p.tenant { String::new() } else { account.to_owned() }).collect();
-            let listed = exchange(addr, &raw(v, "GET", path, &plain, &[], None));
+            let listed = blocking::send(addr, &raw(v, "GET", path, &plain, &[], None));
             assert_eq!(listed.status, 200, "{}: listing tenants: {}", v.name, listed.text());
             let tenant = listed.json()[key][0][id].as_str().expect("a tenant id").to_owned();
             for (value, part) in values.iter_mut().zip(&v.parts) {
@@ -451,30 +449,8 @@ mod hostile {
 
     // ------------------------------------------------------------------------------------ client
 
-    #[derive(Debug)]
-    struct Answer {
-        status: u16,
-        content_type: String,
-        body: Vec<u8>,
-    }
-
-    impl Answer {
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.body).into_owned()
-        }
-
-        fn json(&self) -> Value {
-            serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-        }
-
-        /// Whether the body is JSON and says so.
-        fn is_json(&self) -> bool {
-            self.content_type.starts_with("application/json") && serde_json::from_slice::<Value>(&self.body).is_ok()
-        }
-    }
-
     /// A property-test check: the answer is JSON and its status is one of the vendor's.
-    fn vendor_shaped(v: &Vendor, answer: &Answer) -> Result<(), TestCaseError> {
+    fn vendor_shaped(v: &Vendor, answer: &Response) -> Result<(), TestCaseError> {
         prop_assert!(answer.is_json(), "{}: not a JSON answer: {} {}", v.name, answer.status, answer.text());
         prop_assert!(
             v.statuses.contains(&answer.status),
@@ -487,63 +463,11 @@ mod hostile {
         Ok(())
     }
 
-    /// Parses one whole response (head and Content-Length body) from the start of `bytes`.
-    fn parse(bytes: &[u8]) -> Option<(Answer, usize)> {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        let httparse::Status::Complete(head) = response.parse(bytes).ok()? else { return None };
-        let header = |name: &str| {
-            response
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| String::from_utf8_lossy(h.value))
-        };
-        let length: usize = header("content-length").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-        let content_type = header("content-type").unwrap_or_default().into_owned();
-        let body = bytes.get(head..head + length)?.to_vec();
-        Some((Answer { status: response.code.unwrap_or_default(), content_type, body }, head + length))
-    }
-
-    /// Sends `request` on a new connection and reads the answer until the server closes.
-    fn exchange(addr: SocketAddr, request: &[u8]) -> Answer {
-        let mut stream = TcpStream::connect(addr).expect("connect to the mock");
-        stream.set_read_timeout(Some(NET)).expect("a read time-out");
-        stream.write_all(request).expect("send the request");
-        let mut bytes = Vec::new();
-        if let Err(e) = stream.read_to_end(&mut bytes) {
-            assert!(!bytes.is_empty(), "no answer within {NET:?}: {e}");
-        }
-        parse(&bytes)
-            .map(|(a, _)| a)
-            .unwrap_or_else(|| panic!("not an HTTP answer: {:?}", String::from_utf8_lossy(&bytes)))
-    }
-
-    /// Everything the server sends on `stream` until it closes (or resets), and when that was.
-    fn read_until_closed(stream: &mut TcpStream, started: Instant) -> (Vec<u8>, Duration) {
-        stream.set_read_timeout(Some(NET)).expect("a read time-out");
-        let mut bytes = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) => return (bytes, started.elapsed()),
-                Ok(n) => bytes.extend_from_slice(&buf[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    panic!(
-                        "the server kept the connection open for {NET:?}; sent: {:?}",
-                        String::from_utf8_lossy(&bytes)
-                    )
-                }
-                Err(_) => return (bytes, started.elapsed()),
-            }
-        }
-    }
-
     /// A normal create succeeds, quickly: the server is still serving.
     fn assert_still_serving(addr: SocketAddr, v: &Vendor, creds: &[String], n: usize) {
         let started = Instant::now();
         let body = serde_json::to_vec(&create_body(v, &format!("still-serving-{n}@example.com"), n)).expect("JSON");
-        let answer = exchange(addr, &raw(v, &v.method, &v.path, creds, &[], Some(&body)));
+        let answer = blocking::send(addr, &raw(v, &v.method, &v.path, creds, &[], Some(&body)));
         assert_eq!(answer.status, v.success, "{}: a normal create: {}", v.name, answer.text());
         assert!(started.elapsed() < Duration::from_secs(2), "a normal create took {:?}", started.elapsed());
     }
@@ -629,7 +553,7 @@ mod hostile {
             runner(32)
                 .run(&strategy, |(body, content_type)| {
                     let extra = [("Content-Type".to_owned(), content_type)];
-                    let answer = exchange(served.addr, &raw(&v, &v.method, &v.path, &creds, &extra, Some(&body)));
+                    let answer = blocking::send(served.addr, &raw(&v, &v.method, &v.path, &creds, &extra, Some(&body)));
                     vendor_shaped(&v, &answer)
                 })
                 .unwrap_or_else(|e| panic!("{}: {e}", v.name));
@@ -674,7 +598,8 @@ mod hostile {
             let strategy = (creds, prop::collection::vec(header_strategy(), 0..20));
             runner(32)
                 .run(&strategy, |(creds, headers)| {
-                    let answer = exchange(served.addr, &raw(&v, &v.method, &v.path, &creds, &headers, Some(&body)));
+                    let answer =
+                        blocking::send(served.addr, &raw(&v, &v.method, &v.path, &creds, &headers, Some(&body)));
                     vendor_shaped(&v, &answer)
                 })
                 .unwrap_or_else(|e| panic!("{}: {e}", v.name));
@@ -708,7 +633,7 @@ mod hostile {
                 prop_assume!(!path.starts_with("/__admin"));
                 let head = "Host: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n";
                 let request = format!("{method} {path} HTTP/1.1\r\n{head}Content-Length: 2\r\n\r\n{{}}");
-                let answer = exchange(served.addr, request.as_bytes());
+                let answer = blocking::send(served.addr, request.as_bytes());
                 prop_assert!(
                     answer.is_json(),
                     "{method} {path}: not a JSON answer: {} {}",
@@ -733,7 +658,7 @@ mod hostile {
         mut stream: tokio::net::TcpStream,
         request: Arc<Vec<u8>>,
         start: Arc<tokio::sync::Barrier>,
-    ) -> Answer {
+    ) -> Response {
         let (last, most) = request.split_last().expect("a request");
         stream.write_all(most).await.expect("send all but the last byte");
         start.wait().await;
@@ -743,8 +668,9 @@ mod hostile {
             .await
             .expect("an answer in time")
             .expect("read the answer");
-        parse(&bytes)
-            .map(|(a, _)| a)
+        responses(&bytes)
+            .into_iter()
+            .next()
             .unwrap_or_else(|| panic!("not an HTTP answer: {:?}", String::from_utf8_lossy(&bytes)))
     }
 
@@ -753,12 +679,12 @@ mod hostile {
         const N: usize = 1000;
         let _turn = heavy();
         enough_file_descriptors();
-        let served = serve(Config { body_timeout: NET, header_timeout: NET, ..config() });
+        let served = serve(config().body_timeout(NET).header_timeout(NET));
         for v in vendors(&served.mock) {
             let creds = credentials(served.addr, &v, "race");
             let email = format!("race-{}@example.com", v.name);
             let start = Arc::new(tokio::sync::Barrier::new(N));
-            let answers: Vec<Answer> = served.runtime.block_on(async {
+            let answers: Vec<Response> = served.runtime.block_on(async {
                 // Connections first, one after the other: a burst of a thousand handshakes would
                 // overflow the listen queue (see the report); the creates themselves run together.
                 let mut streams = Vec::new();
@@ -876,7 +802,8 @@ mod hostile {
         });
         std::thread::sleep(CLIENT_TIMEOUT / 2);
         assert_still_serving(served.addr, &v, &creds, 1);
-        let (bytes, closed_after) = read_until_closed(&mut slow, started);
+        let bytes = blocking::until_closed(&mut slow);
+        let closed_after = started.elapsed();
         let sent = drip.join().expect("the drip thread");
         assert!(
             bytes.is_empty() || bytes.starts_with(b"HTTP/1.1 408"),
@@ -914,11 +841,13 @@ mod hostile {
                         std::thread::sleep(Duration::from_millis(50));
                     }
                 });
-                let (bytes, _) = read_until_closed(&mut stream, started);
+                let bytes = blocking::until_closed(&mut stream);
                 let answered_after = started.elapsed();
                 drop(stream);
                 trickle.join().expect("the trickle thread");
-                let (answer, _) = parse(&bytes)
+                let (answer, _) = parse_response(&bytes)
+                    .ok()
+                    .flatten()
                     .unwrap_or_else(|| panic!("{}: no answer: {:?}", v.name, String::from_utf8_lossy(&bytes)));
                 assert_eq!(answer.status, timeout, "{} ({framing}): {}", v.name, answer.text());
                 assert!(answer.is_json(), "{}: {}", v.name, answer.text());
@@ -957,8 +886,8 @@ mod hostile {
             stream
                 .write_all(&raw(&v, &v.method, &v.path, &creds, &[], Some(&body)))
                 .expect("send on an idle connection");
-            let (bytes, _) = read_until_closed(&mut stream, Instant::now());
-            let (answer, _) = parse(&bytes).expect("an answer");
+            let bytes = blocking::until_closed(&mut stream);
+            let answer = responses(&bytes).into_iter().next().expect("an answer");
             assert_eq!(answer.status, v.success, "{}", answer.text());
         }
     }
@@ -983,9 +912,13 @@ mod hostile {
             let mut bytes = good.replace("Connection: close\r\n", "").into_bytes();
             bytes.extend_from_slice(junk);
             stream.write_all(&bytes).expect("send a request and garbage");
-            let (answered, closed_after) = read_until_closed(&mut stream, started);
+            let answered = blocking::until_closed(&mut stream);
+            let closed_after = started.elapsed();
             let shown = String::from_utf8_lossy(&answered).into_owned();
-            let (first, used) = parse(&answered).unwrap_or_else(|| panic!("no answer to the good request: {shown:?}"));
+            let (first, used) = parse_response(&answered)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| panic!("no answer to the good request: {shown:?}"));
             assert_eq!(first.status, v.success, "the request before the garbage: {shown}");
             let rest = &answered[used..];
             assert!(rest.is_empty() || rest.starts_with(b"HTTP/1.1 400 "), "after {junk:?}: {shown}");
@@ -1008,15 +941,7 @@ mod hostile {
             let started = Instant::now();
             // Only the head: the answer must come without a single body byte.
             stream.write_all(head.as_bytes()).expect("send the head");
-            stream.set_read_timeout(Some(NET)).expect("a read time-out");
-            let mut bytes = Vec::new();
-            let mut buf = [0u8; 4096];
-            while parse(&bytes).is_none() {
-                let n = stream.read(&mut buf).expect("an answer before any body byte");
-                assert!(n > 0, "{}: closed without an answer", v.name);
-                bytes.extend_from_slice(&buf[..n]);
-            }
-            let (answer, _) = parse(&bytes).expect("an answer");
+            let answer = blocking::read_response(&mut stream);
             assert_eq!(u64::from(answer.status), too_large, "{}: {}", v.name, answer.text());
             assert!(answer.is_json(), "{}: {}", v.name, answer.text());
             assert!(started.elapsed() < Duration::from_secs(1), "{}: answered after {:?}", v.name, started.elapsed());
@@ -1057,18 +982,10 @@ mod hostile {
             }
             let _ = writer.write_all(b"0\r\n\r\n");
         });
-        stream.set_read_timeout(Some(NET)).expect("a read time-out");
-        let mut bytes = Vec::new();
-        let mut buf = [0u8; 4096];
-        while parse(&bytes).is_none() {
-            let n = stream.read(&mut buf).expect("an answer while the body is still coming");
-            assert!(n > 0, "closed without an answer");
-            bytes.extend_from_slice(&buf[..n]);
-        }
+        let answer = blocking::read_response(&mut stream);
         let sent_when_answered = sent.load(std::sync::atomic::Ordering::SeqCst);
         let _ = stream.shutdown(Shutdown::Both);
         upload.join().expect("the upload thread");
-        let (answer, _) = parse(&bytes).expect("an answer");
         assert_eq!(answer.status, 413, "{}", answer.text());
         assert!(answer.is_json(), "{}", answer.text());
         // 1 MiB read, plus what socket buffers hold; far from the 100 MiB.
@@ -1081,11 +998,11 @@ mod hostile {
 
     #[test]
     fn the_journal_keeps_at_most_its_configured_size_under_load() {
-        let served = serve(Config { journal_size: 50, ..config() });
+        let served = serve(config().journal_size(50));
         let (v, creds) = smartlead(&served);
         for n in 0..200 {
             let body = serde_json::to_vec(&create_body(&v, &format!("journal-{n}@example.com"), n)).expect("JSON");
-            let answer = exchange(served.addr, &raw(&v, &v.method, &v.path, &creds, &[], Some(&body)));
+            let answer = blocking::send(served.addr, &raw(&v, &v.method, &v.path, &creds, &[], Some(&body)));
             assert_eq!(answer.status, v.success, "{}", answer.text());
         }
         let journal = served.mock.journal();

@@ -5,7 +5,7 @@
 //! The binary is the workspace's `target/<profile>/vendor-mock`, brought up to date with cargo
 //! first (`shared/binary.rs`).
 
-use e2e::binary;
+use e2e::{binary, blocking};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -63,32 +63,6 @@ fn sigterm(child: &Child) {
     assert!(status.success(), "kill -TERM failed");
 }
 
-/// Reads one whole response (head and Content-Length body) from `stream`.
-fn read_answer(stream: &mut TcpStream) -> (u16, String) {
-    stream.set_read_timeout(Some(BOUND)).expect("a read time-out");
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut response = httparse::Response::new(&mut headers);
-        if let Ok(httparse::Status::Complete(head)) = response.parse(&bytes) {
-            let length: usize = response
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
-                .unwrap_or(0);
-            if bytes.len() >= head + length {
-                let body = String::from_utf8_lossy(&bytes[head..head + length]).into_owned();
-                return (response.code.unwrap_or_default(), body);
-            }
-        }
-        let n = stream.read(&mut buf).expect("an answer");
-        assert!(n > 0, "closed before a whole answer: {:?}", String::from_utf8_lossy(&bytes));
-        bytes.extend_from_slice(&buf[..n]);
-    }
-}
-
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_and_exits_0_within_a_bound() {
     let mut child =
@@ -138,7 +112,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_0_within_a_bound() {
     assert!(refused, "the port still accepted connections 2 s after SIGTERM");
 
     stream.write_all(second).expect("send the rest of the body");
-    let (status, answer) = read_answer(&mut stream);
+    stream.set_read_timeout(Some(BOUND)).expect("a read time-out");
+    let answered = blocking::read_response(&mut stream);
+    let (status, answer) = (answered.status, answered.text());
     assert_eq!(status, 200, "the request in flight: {answer}");
     assert!(answer.contains("in-flight@example.com"), "{answer}");
 

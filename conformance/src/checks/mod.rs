@@ -12,7 +12,7 @@ pub(crate) mod response;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use vendor_mock::{Entry, Outcome};
+use vendor_mock::{Entry, HeaderCaseSeen, Outcome};
 
 use crate::model::{Call, Case};
 use crate::redact::{HIDDEN, mask};
@@ -92,7 +92,7 @@ fn is_create(vendor: &VendorModel, e: &Entry) -> bool {
 
 /// Whether the journal shows header names as they were sent (HTTP/1.1 with the raw head read).
 pub(crate) fn names_as_sent(e: &Entry) -> bool {
-    e.header_case == "raw"
+    e.header_case == HeaderCaseSeen::Raw
 }
 
 /// Whether the mock created everything the request asked for (one record, or every entry).

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use vendor_mock::Entry;
+use vendor_mock::{Entry, HeaderCaseSeen};
 
 use super::{Context, HIDDEN};
 use crate::judge::evaluate;
@@ -76,7 +76,7 @@ fn the_header_case_is_checked_only_when_the_raw_names_are_known() {
     assert_eq!(word(&v, p::AUTH_HEADER_CASE.id), "fail");
     assert_eq!(word(&v, p::AUTH.id), "pass", "the name matches case-insensitively");
     let mut lowercase = e;
-    lowercase.header_case = "lowercase".into();
+    lowercase.header_case = HeaderCaseSeen::Lowercase;
     let v = judge(&m, &AH_CREDS, &ah_input(), lowercase, false);
     match v.get(p::AUTH_HEADER_CASE.id) {
         Some(Verdict::Skip { reason }) => assert!(reason.contains("could not be checked"), "{reason}"),

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderValue, header};
 use serde_json::{Map, Value, json};
 
-use crate::journal::Filter;
+use crate::journal::filter::Filter;
 use crate::mock::Mock;
 use crate::redact::Secrets;
 
@@ -156,7 +156,7 @@ pub(crate) fn state(
     let secrets = mock.secrets();
     let mut records: Map<String, Value> = vendors.iter().map(|v| (v.clone(), Value::Object(Map::new()))).collect();
     for (vendor, collection, _, text) in taken {
-        let mut record = crate::state::parse_stored(&text);
+        let mut record = crate::state::vendor::parse_stored(&text);
         if let Some(secrets) = &secrets {
             crate::redact::mask_json(&mut record, secrets);
         }
