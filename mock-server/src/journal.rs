@@ -188,7 +188,7 @@ mod tests {
     use crate::journal::entry::Outcome;
     use crate::journal::filter::StatusFilter;
     use crate::journal::recorded::{KEPT_FAILURES, Texts};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     /// A request to SmartLead's create path with credential `k1`, as the request path records it.
     pub(super) fn recorded(query: Option<&str>, headers: &[(&str, &str)], body: &[u8], response: &[u8]) -> Recorded {
@@ -266,6 +266,25 @@ mod tests {
         let e = journal.entries().pop().expect("an entry");
         assert!(matches!(&e.outcome, Outcome::Bulk { failed, .. } if failed.len() == KEPT_FAILURES));
         assert_eq!(e.truncated, ["outcome"]);
+    }
+
+    #[test]
+    fn generated_ids_past_the_cap_are_cut_and_flagged_and_a_few_are_kept_whole() {
+        let journal = Journal::new(10, usize::MAX);
+        for users in [3, KEPT_FAILURES + 1] {
+            let mut r = recorded(None, &[], b"{}", b"{}");
+            let ids = (0..users).map(|i| (format!("client_users[{i}].id"), json!(i))).collect();
+            r.outcome = Outcome::Created { collection: "clients".into(), ids: Value::Object(ids) };
+            journal.record(r);
+        }
+        let entries = journal.entries();
+        let kept = |e: &Entry| match &e.outcome {
+            Outcome::Created { ids, .. } => ids.as_object().map_or(0, serde_json::Map::len),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((kept(&entries[0]), entries[0].truncated.len()), (3, 0));
+        assert_eq!(kept(&entries[1]), KEPT_FAILURES);
+        assert_eq!(entries[1].truncated, ["outcome"]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub(crate) fn respond(vendor: &Vendor, op: &Operation, created: Created) -> (Ans
     // The journal keeps the first generated values only (issue 13: a client of 25,000 users
     // has 25,000 user ids), one more than it keeps so that it can flag the cut.
     let generated = |record: &Value| {
-        let kept = crate::journal::KEPT_FAILURES + 1;
+        let kept = crate::journal::recorded::KEPT_FAILURES + 1;
         let ids: serde_json::Map<String, Value> = op
             .ids
             .iter()

@@ -13,7 +13,7 @@ use crate::spec::Vendor;
 pub const KEPT_BODY: usize = 64 * 1024;
 /// How much of the path, of the query and of each header value one entry keeps.
 pub const KEPT_TEXT: usize = 8 * 1024;
-/// How many bulk failures an entry's outcome keeps.
+/// How many bulk failures, or generated ids, an entry's outcome keeps.
 pub(crate) const KEPT_FAILURES: usize = 100;
 
 /// Flags of what [`Texts`] cut, stored as the texts' last byte.
@@ -281,16 +281,23 @@ impl Recorded {
         }
     }
 
-    /// Keeps at most [`KEPT_FAILURES`] bulk failures in the outcome, flagging the cut.
+    /// Keeps at most [`KEPT_FAILURES`] bulk failures, or generated ids, in the outcome,
+    /// flagging the cut (the request path hands over one more than that when there are more).
     pub(super) fn cap_outcome(&mut self) {
-        if let Outcome::Bulk { failed, .. } = &mut self.outcome
-            && failed.len() > KEPT_FAILURES
-        {
-            failed.truncate(KEPT_FAILURES);
-            failed.shrink_to_fit();
-            if let Some(flags) = self.texts.last_mut() {
-                *flags |= CUT_OUTCOME;
+        let cut = match &mut self.outcome {
+            Outcome::Bulk { failed, .. } if failed.len() > KEPT_FAILURES => {
+                failed.truncate(KEPT_FAILURES);
+                failed.shrink_to_fit();
+                true
             }
+            Outcome::Created { ids: Value::Object(ids), .. } if ids.len() > KEPT_FAILURES => {
+                *ids = std::mem::take(ids).into_iter().take(KEPT_FAILURES).collect();
+                true
+            }
+            _ => false,
+        };
+        if let (true, Some(flags)) = (cut, self.texts.last_mut()) {
+            *flags |= CUT_OUTCOME;
         }
     }
 }

@@ -117,7 +117,7 @@ impl FieldPath {
             return value.get(key);
         }
         let mut first = None;
-        walk(&self.segments, value, &mut String::new(), false, &mut |_, v| {
+        let _ = walk(&self.segments, value, &mut String::new(), false, &mut |_, v| {
             first = Some(v);
             ControlFlow::Break(())
         });
@@ -136,7 +136,7 @@ impl FieldPath {
         let mut found = Vec::new();
         if limit > 0 {
             let mut at = String::new();
-            walk(&self.segments, value, &mut at, true, &mut |at, v| {
+            let _ = walk(&self.segments, value, &mut at, true, &mut |at, v| {
                 found.push((at.to_owned(), v));
                 if found.len() < limit { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
             });
@@ -147,7 +147,7 @@ impl FieldPath {
     /// Every value at the path, without their paths (no allocation per value).
     pub fn all<'a>(&self, value: &'a Value) -> Vec<&'a Value> {
         let mut found = Vec::new();
-        walk(&self.segments, value, &mut String::new(), false, &mut |_, v| {
+        let _ = walk(&self.segments, value, &mut String::new(), false, &mut |_, v| {
             found.push(v);
             ControlFlow::Continue(())
         });
@@ -308,6 +308,21 @@ mod tests {
         let bulk = json!([{"email":"x"},{"email":"y"}]);
         let got: Vec<_> = path("[].email").values(&bulk).into_iter().map(|(p, _)| p).collect();
         assert_eq!(got, ["[0].email", "[1].email"]);
+    }
+
+    #[test]
+    fn first_values_are_the_first_in_document_order_across_nested_arrays() {
+        let v = json!({"a":[{"b":[1,2]},{"c":0},{"b":[3]},{"b":[4,5]}]});
+        let p = path("a[].b[]");
+        let all: Vec<_> = p.values(&v).into_iter().map(|(p, v)| format!("{p}={v}")).collect();
+        assert_eq!(all, ["a[0].b[0]=1", "a[0].b[1]=2", "a[2].b[0]=3", "a[3].b[0]=4", "a[3].b[1]=5"]);
+        for limit in 0..=6 {
+            let first: Vec<_> = p.first_values(&v, limit).into_iter().map(|(p, v)| format!("{p}={v}")).collect();
+            assert_eq!(first, all[..limit.min(all.len())], "limit {limit}");
+        }
+        assert_eq!(p.all(&v), [&json!(1), &json!(2), &json!(3), &json!(4), &json!(5)]);
+        assert_eq!(p.get(&v), Some(&json!(1)));
+        assert_eq!(path("a[1].b[0]").get(&v), None);
     }
 
     #[test]
