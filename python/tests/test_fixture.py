@@ -1,22 +1,14 @@
 """The `vendor_mock` fixture, used the way a team's tests use it: a client talks to the mock's
 URL, the test reads the journal and records, resets, injects faults."""
 
-import json
-import urllib.error
-import urllib.request
+from json_http import post
 
 SMARTLEAD = "/api/v1/client/save"
 
 
 def create(url, api_key, email):
     """A SmartLead create: (status, body)."""
-    body = json.dumps({"email": email, "name": "Acme"}).encode()
-    request = urllib.request.Request(f"{url}{SMARTLEAD}?api_key={api_key}", body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return post(url, f"{SMARTLEAD}?api_key={api_key}", {"email": email, "name": "Acme"}, {})
 
 
 def test_a_create_succeeds_and_is_journalled_and_stored(vendor_mock):

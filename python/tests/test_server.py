@@ -8,16 +8,8 @@ import urllib.request
 
 import pytest
 
+from json_http import post
 from vendor_mock import BinaryNotFound, MockError, MockServer, find_binary
-
-
-def post(url, path, body, headers):
-    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def refused(url):
