@@ -361,7 +361,11 @@ mod hostile {
             match part.location.as_str() {
                 "query" => {
                     target.push(if target.contains('?') { '&' } else { '?' });
-                    target.push_str(&format!("{}={}", part.key, percent_encode(value)));
+                    target.push_str(&format!(
+                        "{}={}",
+                        part.key,
+                        form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+                    ));
                 }
                 "bearer" if !value.is_empty() => head.extend(format!("{}: Bearer {value}\r\n", part.key).into_bytes()),
                 _ if !value.is_empty() => head.extend(format!("{}: {value}\r\n", part.key).into_bytes()),
@@ -387,19 +391,6 @@ mod hostile {
             out.extend_from_slice(b"\r\n");
         }
         out
-    }
-
-    fn percent_encode(value: &str) -> String {
-        value
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
     }
 
     /// A copy of the vendor's example create body with `email` at the e-mail path and the other

@@ -53,19 +53,6 @@ fn credential<'a>(credentials: &'a BTreeMap<String, String>, name: &str) -> Resu
     credentials.get(name).map(String::as_str).ok_or_else(|| format!("missing credential `{name}`"))
 }
 
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// The vendor's documented request for this input.
 pub fn build_request(
     vendor: &str,
@@ -77,7 +64,13 @@ pub fn build_request(
     let (target, mut headers) = match vendor {
         "smartlead" => {
             let key = credential(credentials, "api_key")?;
-            (format!("/api/v1/client/save?api_key={}", encode(key)), vec![])
+            (
+                format!(
+                    "/api/v1/client/save?api_key={}",
+                    form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>()
+                ),
+                vec![],
+            )
         }
         "cellcast" => {
             let token = credential(credentials, "token")?;
