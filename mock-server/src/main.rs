@@ -322,71 +322,13 @@ fn probe(args: ProbeArgs) -> ExitCode {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     fixed_malloc_thresholds();
-    // Log lines collect in a buffer that goes out when full and, at the latest, 100 ms after they
-    // were written: one write for many requests, instead of one per request.
-    let log = LogBuffer(Arc::new(Mutex::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()))));
-    let flusher = log.clone();
-    std::thread::Builder::new().name("log-flush".into()).spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-            flusher.flush_now();
-        }
-    })?;
-    let flush_log = {
-        let log = log.clone();
-        move || log.flush_now()
-    };
-    tracing_subscriber::fmt()
-        .with_writer(move || log.clone())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VENDOR_MOCK_LOG")
-                .unwrap_or_else(|_| "vendor_mock=info".into()),
-        )
-        .with_target(false)
-        .with_timer(UtcMicros)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    let flush_log = start_logging()?;
     let specs = load_specs(&args.specs)?;
     // Refuse an unknown revision here rather than serve the default one.
     specs.with_revisions(&args.revision)?;
-    let credentials = match &args.credentials {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            Some(yaml_serde::from_str::<CredentialList>(&text).with_context(|| format!("parsing {}", path.display()))?)
-        }
-        None => None,
-    };
-    let admin_token = admin_token(&args)?;
-    let mut config = Config::default()
-        .journal_bytes(usize::try_from(args.journal_bytes).unwrap_or(usize::MAX))
-        .max_records(args.max_records)
-        .state_bytes(args.state_bytes)
-        .admin_hosts(args.admin_host.clone())
-        .header_case(match args.header_case {
-            HeaderCaseArg::Strict => HeaderCase::Strict,
-            HeaderCaseArg::Lenient => HeaderCase::Lenient,
-        })
-        .body_limit(args.body_limit)
-        .body_timeout(Duration::from_secs(args.client_timeout))
-        .header_timeout(Duration::from_secs(args.client_timeout))
-        .idle_timeout(Duration::from_secs(args.idle_timeout))
-        .journal_size(args.journal_size)
-        .journal_secrets(args.journal_secrets)
-        .rate_limits(args.rate_limits)
-        .admin_token(admin_token);
-    config.seed = args.seed;
-    config.credentials = credentials;
-    for (vendor, revision) in &args.revision {
-        config = config.revision(vendor, revision);
-    }
+    let config = config(&args)?;
     let guarded = config.admin_token.is_some();
-    let seed_data = match &args.seed_data {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            Some(yaml_serde::from_str::<SeedData>(&text).with_context(|| format!("parsing {}", path.display()))?)
-        }
-        None => None,
-    };
+    let seed_data = args.seed_data.as_deref().map(read_yaml::<SeedData>).transpose()?;
     let workers = args.workers.map_or_else(default_workers, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     runtime.block_on(async {
@@ -413,23 +355,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::spawn(vendor_mock::watch_specs(Arc::clone(&mock), dir.clone(), vendor_mock::WATCH_INTERVAL));
         }
         flush_log(); // what was logged while starting comes before the banner
-        say!("vendor-mock listening on http://{local} ({names})");
-        say!("dashboard: http://{local}/__admin/ui");
-        if !local.ip().is_loopback() {
-            let admin = if guarded {
-                "the admin API needs the admin token"
-            } else {
-                "anyone who can reach it can also reset it through /__admin (see --admin-token)"
-            };
-            say!(
-                "warning: bound to {} — the mock accepts any credential and {admin}; keep it off untrusted networks",
-                local.ip()
-            );
-            say!(
-                "the admin API answers loopback names, IP addresses and single-label host names (a service name); \
-                 give any other name with --admin-host"
-            );
-        }
+        announce(local, &names, guarded);
         vendor_mock::run(listener, mock, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
@@ -437,6 +363,90 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     flush_log();
     say!("vendor-mock stopped");
     Ok(())
+}
+
+/// Log lines collect in a buffer that goes out when full and, at the latest, 100 ms after they
+/// were written: one write for many requests, instead of one per request. Returns what flushes
+/// it at once.
+fn start_logging() -> anyhow::Result<impl Fn()> {
+    let log = LogBuffer(Arc::new(Mutex::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()))));
+    let flusher = log.clone();
+    std::thread::Builder::new().name("log-flush".into()).spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            flusher.flush_now();
+        }
+    })?;
+    let flush_log = {
+        let log = log.clone();
+        move || log.flush_now()
+    };
+    tracing_subscriber::fmt()
+        .with_writer(move || log.clone())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VENDOR_MOCK_LOG")
+                .unwrap_or_else(|_| "vendor_mock=info".into()),
+        )
+        .with_target(false)
+        .with_timer(UtcMicros)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    Ok(flush_log)
+}
+
+/// The library's settings from `serve`'s flags.
+fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut config = Config::default()
+        .journal_bytes(usize::try_from(args.journal_bytes).unwrap_or(usize::MAX))
+        .max_records(args.max_records)
+        .state_bytes(args.state_bytes)
+        .admin_hosts(args.admin_host.clone())
+        .header_case(match args.header_case {
+            HeaderCaseArg::Strict => HeaderCase::Strict,
+            HeaderCaseArg::Lenient => HeaderCase::Lenient,
+        })
+        .body_limit(args.body_limit)
+        .body_timeout(Duration::from_secs(args.client_timeout))
+        .header_timeout(Duration::from_secs(args.client_timeout))
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .journal_size(args.journal_size)
+        .journal_secrets(args.journal_secrets)
+        .rate_limits(args.rate_limits)
+        .admin_token(admin_token(args)?);
+    config.seed = args.seed;
+    config.credentials = args.credentials.as_deref().map(read_yaml::<CredentialList>).transpose()?;
+    for (vendor, revision) in &args.revision {
+        config = config.revision(vendor, revision);
+    }
+    Ok(config)
+}
+
+/// A YAML file of the user's (`--credentials`, `--seed-data`), with its path in any error.
+fn read_yaml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    yaml_serde::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The banner (tests and the packages wait for its first line), and the warnings of a server
+/// that is reachable from other machines.
+fn announce(local: std::net::SocketAddr, names: &str, guarded: bool) {
+    say!("vendor-mock listening on http://{local} ({names})");
+    say!("dashboard: http://{local}/__admin/ui");
+    if !local.ip().is_loopback() {
+        let admin = if guarded {
+            "the admin API needs the admin token"
+        } else {
+            "anyone who can reach it can also reset it through /__admin (see --admin-token)"
+        };
+        say!(
+            "warning: bound to {} — the mock accepts any credential and {admin}; keep it off untrusted networks",
+            local.ip()
+        );
+        say!(
+            "the admin API answers loopback names, IP addresses and single-label host names (a service name); \
+             give any other name with --admin-host"
+        );
+    }
 }
 
 /// glibc's malloc adapts its thresholds to the largest block freed: after one 1 MB body it keeps
