@@ -66,6 +66,9 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
 }
 
 /// The answer to an admin request.
+///
+/// Long because it is the admin API's route table, one arm per route: read top to bottom, it is
+/// the list of what the API answers (the admin OpenAPI document lists the same routes).
 async fn answer(mock: &Arc<Mock>, parts: &http::request::Parts, body: Body) -> Response {
     if let Err((status, message)) = guard::check_origin(parts, &mock.config.admin_hosts) {
         return error(status, &message);

@@ -89,16 +89,7 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     span.in_scope(|| {
         tracing::info!(method = %parts.method, path = %parts.uri.path(), status = answer.status.as_u16(), outcome = %outcome.label(), "answered");
     });
-    // What Texts will hold (header names have the same length whatever their case).
-    let size = 1
-        + 8 * carried.values().count()
-        + 17
-        + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
-        + parts.headers.iter().map(|(n, v)| 8 + n.as_str().len() + v.len()).sum::<usize>()
-        + 17
-        + kept(served.bytes.len(), KEPT_BODY)
-        + kept(answer.body.len(), KEPT_BODY);
-    let buffer = mock.journal.buffer(size);
+    let buffer = mock.journal.buffer(entry_size(&parts, &carried, served.bytes.len(), answer.body.len()));
     let headers = raw_names.as_ref().map_or(parts.headers.len(), Vec::len);
     let mut texts = Texts::new(buffer, carried.values(), parts.uri.path(), parts.uri.query(), headers);
     headers_as_sent(&parts.headers, raw_names.as_deref(), &mut texts);
@@ -118,6 +109,18 @@ pub(crate) async fn handle(State(mock): State<Arc<Mock>>, request: Request) -> R
     };
     mock.journal.record(recorded);
     answer.into_response()
+}
+
+/// What the journal's texts of this request will hold, so that its buffer is sized once (header
+/// names have the same length whatever their case).
+fn entry_size(parts: &Parts, carried: &auth::Carried, body: usize, answer: usize) -> usize {
+    1 + 8 * carried.values().count()
+        + 17
+        + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + parts.headers.iter().map(|(n, v)| 8 + n.as_str().len() + v.len()).sum::<usize>()
+        + 17
+        + kept(body, KEPT_BODY)
+        + kept(answer, KEPT_BODY)
 }
 
 /// What [`serve`] made of a routed request.

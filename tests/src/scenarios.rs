@@ -49,6 +49,7 @@ fn show(request: &Request, body: Value) -> Value {
 }
 
 /// Every scenario of a vendor, in the order they must run (later ones rely on the first create).
+/// Long because it is the catalogue itself, one block per scenario in running order.
 /// Every request of the catalogue is derived from the spec document: its create operation, the
 /// captured example, the unique rules, the required fields, the credential parts and the error
 /// templates.

@@ -206,6 +206,9 @@ fn allowed(s: &Value) -> Option<BTreeSet<String>> {
     s.get("enum").and_then(Value::as_array).map(|e| e.iter().map(Value::to_string).collect())
 }
 
+/// What changed in one schema between two revisions, breaking or not. Long because it is a list
+/// of independent rules (type, enum, required, bounds, properties), each a few lines; split up,
+/// each piece would need the same six arguments.
 fn schema_changes(place: &str, at: &str, a: &Value, b: &Value, dir: Direction, changes: &mut Vec<Change>) {
     let field = |name: &str| if at.is_empty() { name.to_owned() } else { format!("{at}.{name}") };
     let label = if at.is_empty() { "body".to_owned() } else { format!("`{at}`") };
