@@ -269,6 +269,9 @@ fn refusal_text(refusal: &Refusal) -> String {
         Refusal::RejectedPrefix { part, prefix } => {
             format!("`{part}` starts with `{prefix}`, which the vendor refuses")
         }
+        Refusal::ForbiddenPrefix { part, prefix } => {
+            format!("`{part}` starts with `{prefix}`, which the vendor knows but denies the permission")
+        }
         Refusal::Empty { part } => format!("`{part}` is empty"),
         Refusal::ForeignTenant { part } => format!("`{part}` names another account's tenant"),
         Refusal::RateLimit { requests, window_seconds } => {

@@ -103,7 +103,7 @@ impl<'a> Session<'a> {
         }
         let mut given = valid.clone();
         match &case.refusal {
-            Some(Refusal::RejectedPrefix { part, prefix }) => {
+            Some(Refusal::RejectedPrefix { part, prefix } | Refusal::ForbiddenPrefix { part, prefix }) => {
                 if let Some(v) = given.get_mut(part) {
                     *v = format!("{prefix}{v}");
                 }

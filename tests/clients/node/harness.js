@@ -119,7 +119,7 @@ const smartlead = {
       if (isObject(body) && body.ok === true && isObject(body.data) && isInt(body.data.id)) return created(body.data.id);
       return kind('unexpected_response');
     }
-    if (status === 401 || status === 403) return kind('unauthorized');
+    if (status === 401) return kind('unauthorized'); // SmartLead documents no 403
     if (status === 409 || ((status === 400 || status === 422) && message.includes('already exist'))) return kind('duplicate');
     if (status === 400 || status === 422) {
       // Joi/Boom messages name the field first: "\"forward_email_body\" must be a string".
@@ -150,8 +150,8 @@ const cellcast = {
       if (isObject(body) && body.status === true) return created(); // the documented success carries no id
       return kind('unexpected_response');
     }
-    if (status === 401 || status === 403) return kind('unauthorized');
-    if (status === 400 || status === 422) {
+    if (status === 401) return kind('unauthorized'); // Cellcast documents no 403, nor a 422
+    if (status === 400) {
       const error = isObject(body) && isObject(body.error) ? body.error : {};
       for (const field of ['email', 'mobile']) {
         if (typeof error[field] === 'string' && error[field].includes('already exist')) return kind('duplicate');

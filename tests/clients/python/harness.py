@@ -166,8 +166,7 @@ class SmartLead:
             if message.startswith('"') and message.count('"') >= 2:
                 return validation_error([message[1:message.index('"', 1)]])
             return validation_error()
-        if status == 403:
-            return kind("unauthorized")
+        # SmartLead documents no 403: like a 404, 405 or 413 it is an answer no create gets.
         return kind("unexpected_response")
 
 
@@ -186,9 +185,9 @@ class Cellcast:
             if isinstance(body, dict) and body.get("status") is True:
                 return created()  # the documented success carries no id
             return kind("unexpected_response")
-        if status in (401, 403):
+        if status == 401:  # Cellcast documents no 403
             return kind("unauthorized")
-        if status in (400, 422):
+        if status == 400:  # nor a 422
             error = body.get("error") if isinstance(body, dict) else None
             error = error if isinstance(error, dict) else {}
             for field in ("email", "mobile"):
