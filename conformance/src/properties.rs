@@ -95,7 +95,7 @@ properties! {
         "When the vendor answers a 5xx, the client reports `server_error`, not success.";
     TRANSPORT_ERROR = "response.transport_error", Response, response::transport_error, "Broken connection is `transport_error`",
         "When the connection is reset or closed without an answer, or the answer comes later than the client's time-out (`timeout_ms`), the client reports `transport_error`.";
-    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, response::unexpected_response, "Garbage is `unexpected_response`",
+    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, response::unexpected_response, "Unreadable or undocumented answer is `unexpected_response`",
         "When the answer is one the vendor never gives to a create (a 200 whose body is not JSON or lacks the documented success fields, a status it does not document for a create such as 404, 405, 413 or a 403 from a vendor without one, a 4xx that is not JSON), the client reports `unexpected_response`; a body cut short may also be a `transport_error`.";
     ANSWERS = "response.answers", Response, response::answers, "Answers within its time-out",
         "The client answers every create within its time-out (`timeout_ms` + 1 s), without crashing or hanging and without an `errored` reply.";

@@ -116,7 +116,8 @@ fn property_matrix(vendors: &[&VendorResult]) -> String {
     }
     for v in vendors.iter().filter(|v| v.skipped.is_some()) {
         let name = if v.label.is_empty() { &v.name } else { &v.label };
-        let _ = writeln!(out, "{name}: skipped: {}", v.skipped.as_deref().unwrap_or_default());
+        let word = if v.properties.iter().any(|p| p.status == Status::Fail) { "not run, a failure" } else { "skipped" };
+        let _ = writeln!(out, "{name}: {word}: {}", v.skipped.as_deref().unwrap_or_default());
     }
     out
 }

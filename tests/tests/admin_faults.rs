@@ -192,10 +192,10 @@ async fn a_respond_fault_answers_exactly_the_status_body_and_content_type_it_nam
     );
     let bare = smartlead(&server, "k", "b@example.com").await;
     assert_eq!((bare.status, bare.json.clone()), (200, json!({})), "JSON by default, exactly the body given");
-    assert_eq!(smartlead(&server, "k", "c@example.com").await.status, 200);
+    assert!(server.mock().records("smartlead").is_some_and(|r| r == json!({})), "a fault stores nothing");
+    assert_eq!(smartlead(&server, "k", "c@example.com").await.status, 200, "the faults are used up");
     let entries = requests(&server, "outcome=fault").await;
     assert_eq!(entries.len(), 2, "both journalled as faults");
-    assert!(server.mock().records("smartlead").is_some_and(|r| r == json!({})), "a fault stores nothing");
 }
 
 #[tokio::test]

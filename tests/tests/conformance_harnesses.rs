@@ -36,6 +36,8 @@ fn run_harness(command: &str, vendor: Option<&str>) -> RunReport {
         seed: 13,
         validate_protocol: true,
         client_label: command.into(),
+        // A reference harness serves every vendor: one its `ready` leaves out is a failure.
+        require_vendors: true,
         ..RunOptions::default()
     };
     run(Client::Exec(command.to_owned()), options, &mut |_| {})
@@ -81,6 +83,11 @@ const MUTANTS: &[(&str, &str, &str, &str)] = &[
     ("node", "vw-duplicate-as-validation", "voiceaiwrapper", "response.duplicate"),
     ("node", "ah-all-created", "agencyhandy", "response.duplicate"),
     ("node", "any-429-as-server-error", "smartlead", "response.rate_limited"),
+    ("python", "any-4xx-as-validation", "smartlead", "response.unexpected_response"),
+    ("python", "ah-type-as-field", "agencyhandy", "response.validation_fields"),
+    ("python", "vw-403-as-unexpected", "voiceaiwrapper", "response.unauthorized"),
+    ("node", "sl-any-200-as-created", "smartlead", "response.unexpected_response"),
+    ("node", "any-ready-drops-agencyhandy", "agencyhandy", "response.answers"),
 ];
 
 #[test]
