@@ -261,12 +261,12 @@ mod tests {
     #[test]
     fn a_respond_fault_reads_and_writes_as_its_admin_json() {
         let json = r#"{"type":"respond","status":404,"body":"<html>gone</html>","content_type":"text/html"}"#;
-        let effect: Effect = serde_json::from_str(json).unwrap();
+        let effect: Effect = serde_json::from_str(json).expect("reads");
         let expected =
             Effect::Respond { status: 404, body: "<html>gone</html>".into(), content_type: Some("text/html".into()) };
         assert_eq!(effect, expected);
-        assert_eq!(serde_json::to_string(&effect).unwrap(), json);
-        let bare: Effect = serde_json::from_str(r#"{"type":"respond","status":200}"#).unwrap();
+        assert_eq!(serde_json::to_string(&effect).expect("writes"), json);
+        let bare: Effect = serde_json::from_str(r#"{"type":"respond","status":200}"#).expect("reads");
         assert_eq!(bare, Effect::Respond { status: 200, body: String::new(), content_type: None });
     }
 
