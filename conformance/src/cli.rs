@@ -86,8 +86,9 @@ struct RunArgs {
     /// field, a documented default sent explicitly) fail the run too.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_STRICT")]
     strict: bool,
-    /// A selected vendor the client's `ready` does not list fails the run (`response.answers`)
-    /// instead of being skipped: for a client that must support every vendor it is run with.
+    /// A selected vendor the client's `ready` does not list, or a case it answers `skipped`,
+    /// fails the run (`response.answers`) instead of being skipped: for a client that must
+    /// support every vendor it is run with.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_REQUIRE_VENDORS")]
     require_vendors: bool,
     #[command(flatten)]

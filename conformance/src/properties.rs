@@ -98,7 +98,7 @@ properties! {
     UNEXPECTED_RESPONSE = "response.unexpected_response", Response, response::unexpected_response, "Unreadable or undocumented answer is `unexpected_response`",
         "When the answer is one the vendor never gives to a create (a 200 whose body is not JSON or lacks the documented success fields, a status it does not document for a create such as 404, 405, 413 or a 403 from a vendor without one, a 4xx that is not JSON), the client reports `unexpected_response`; a body cut short may also be a `transport_error`.";
     ANSWERS = "response.answers", Response, response::answers, "Answers within its time-out",
-        "The client answers every create within its time-out (`timeout_ms` + 1 s), without crashing or hanging and without an `errored` reply.";
+        "The client answers every create within its time-out (`timeout_ms` + 1 s), without crashing or hanging and without an `errored` reply; under `--require-vendors`, without skipping a vendor (left out of `ready`, or its cases answered `skipped`).";
     CREATE_THEN_DUPLICATE = "sequence.create_then_duplicate", Sequence, response::create_then_duplicate, "Same input twice: created, then duplicate",
         "Creating the same input twice with the same credentials yields `created`, then `duplicate` (a uniqueness rule of the spec applies).";
 }

@@ -180,6 +180,7 @@ impl<'a> Session<'a> {
             credentials: &creds.given,
             client_timeout_ms: self.options.client_timeout_ms(),
             masked: self.mock.masks_secrets(),
+            require_vendors: self.options.require_vendors,
         };
         let verdicts = judge::evaluate(&ctx, case, &calls);
         self.cases_run += 1;

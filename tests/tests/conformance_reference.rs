@@ -116,6 +116,8 @@ enum Bug {
     WrongValidationField,
     /// Its `ready` leaves AgencyHandy out.
     DropsAgencyHandy,
+    /// Its `ready` lists AgencyHandy, but it answers every AgencyHandy case `skipped`.
+    SkipsAgencyHandy,
 }
 
 struct BrokenClient {
@@ -131,6 +133,9 @@ impl ClientUnderTest for BrokenClient {
 
     fn create_client(&mut self, request: &CreateClient) -> Reply {
         self.creates += 1;
+        if matches!(self.bug, Bug::SkipsAgencyHandy) && request.vendor == "agencyhandy" {
+            return Reply::Skipped { seq: request.seq, message: "not supported".into() };
+        }
         if matches!(self.bug, Bug::PanicsOnce) && self.creates == 3 {
             panic!("the broken client panics on purpose");
         }
@@ -534,6 +539,12 @@ fn a_vendor_left_out_of_ready_is_skipped_unless_require_vendors_makes_it_a_failu
     assert_eq!(strict.exit_code, 1);
     assert_eq!(failed(&strict), BTreeSet::from([("agencyhandy".to_owned(), "response.answers".to_owned())]));
     assert!(strict.matrix().contains("agencyhandy: not run, a failure: "), "{}", strict.matrix());
+    // A vendor `ready` lists but whose cases are all `skipped` is the same gap.
+    let skipping = || Client::InProcess(Box::new(BrokenClient { bug: Bug::SkipsAgencyHandy, creates: 0 }));
+    assert_eq!(run(skipping(), options("agencyhandy", 2), &mut |_| {}).exit_code, 4, "nothing ran");
+    let strict = run(skipping(), RunOptions { require_vendors: true, ..options("agencyhandy", 2) }, &mut |_| {});
+    assert_eq!(strict.exit_code, 1, "{}", explain(&strict));
+    assert_eq!(failed(&strict), BTreeSet::from([("agencyhandy".to_owned(), "response.answers".to_owned())]));
     let reference = run(
         Client::InProcess(Box::new(ReferenceClient)),
         RunOptions { require_vendors: true, ..options("all", 2) },

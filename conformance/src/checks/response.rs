@@ -23,6 +23,15 @@ fn answered(x: &Exchange<'_>, call: &Call) -> Verdict {
     };
     match Reply::from_json(value) {
         Ok(Reply::Outcome { .. }) => {}
+        Ok(Reply::Skipped { message, .. }) if x.ctx.require_vendors => {
+            return Verdict::fail(
+                format!(
+                    "the client skipped a case of a vendor its `ready` lists ({message}); --require-vendors makes that a failure"
+                ),
+                "an outcome",
+                "skipped",
+            );
+        }
         Ok(Reply::Skipped { message, .. }) => return Verdict::skip(format!("the client skipped the case: {message}")),
         Ok(Reply::Errored { message, .. }) => {
             return Verdict::fail(format!("the client errored: {message}"), "an outcome", "errored");
