@@ -30,7 +30,7 @@ DIAGNOSTIC = re.compile(
     # (not the lines that pick a field out of a message: a wrong field fails
     # response.validation_fields).
     r"|(validationError|validation_error)\((?!.*message)|Object\.keys\(body\.errors\)|errors\.keys\(\)"
-    r"|errors = body\.get\(\"errors\"\)"
+    r"|errors = body\.get\(\"errors\"\)|seconds is not None|seconds !== undefined"
 )
 
 # PROTOCOL.md: `timeout_ms` is always sent and positive; `base_url` is `http://host:port` (no
@@ -48,6 +48,7 @@ NEVER_SENT = re.compile(
     # and credential part: the unknown-command branch, the handlers of harness-side errors and
     # the fatal handler never run; the harness is always run as a program.
     r"|request\.cmd === 'create_client'|cmd == \"create_client\"|require\.main === module|main\(\)\.catch"
+    r"|sys\.exit\(2\)|process\.exit\(2\)"
 )
 
 # The line before a `catch`/`except` tells what it guards.
@@ -106,7 +107,10 @@ SAME_OUTCOME = re.compile(
     # body; the watchdog thread's daemon flag matters only at exit, and the socket time-out
     # cuts a silent answer without it.
     r"|ensure_ascii=False|quote\(key, safe=\"\"\)|headers\[\"Content-Length\"\] = str|watchdog\.daemon"
-    r"|sock = conn\.sock"
+    r"|sock = conn\.sock|^\s+body = None$"
+    # mutmut's `timeout_ms / 1001`: a time-out 0.1 % shorter (`* 1000` on the same line is
+    # killed by the time-out scenario).
+    r"|payload, timeout_ms / 1000\)"
 )
 
 # The line before a `catch`/`except` tells what it guards.
@@ -115,7 +119,7 @@ SAME_OUTCOME_GUARDS = re.compile(r"JSON\.parse\(raw|json\.loads\(raw")
 # Code only the planted mutants reach: the body they rewrite (`raw`, `without`, the optional
 # fields SmartLead's `sl-null-optionals` fills in), the function client's `setMutant`.
 PLANTED_ONLY = re.compile(
-    r"built\.raw|const without = |function setMutant|^\s*optional(: | = )\[|attempt \+ 1 < attempts"
+    r"built\.raw|const without = |function setMutant|^\s*optional(: | = )\[|attempt \+ 1 < attempts|^\s*break$"
 )
 
 
@@ -163,7 +167,8 @@ RULES = [
      "Python's watchdog reports a broken or late answer (`transport_error` either way), and "
      "`created` with an absent or a null id (no `id` in the JSON either way), a body that is not "
      "JSON read as absent (every vendor's reading makes it `unexpected_response`), JSON with or "
-     "without `\\u` escapes, `Content-Length` set by hand or by `http.client`"),
+     "without `\\u` escapes, `Content-Length` set by hand or by `http.client`, a time-out of "
+     "`timeout_ms / 1001` s"),
 ]
 
 
