@@ -42,7 +42,7 @@ copy_suite() { # $1: the tool's folder
 # mutant survived, 1 when the suite caught it (any non-zero exit of the suite: mutmut counts
 # only 1 as a failure). $1: interpreter and file.
 suite() {
-    printf '#!/bin/sh\n%q run --client %q --cases %s --seed %s --no-progress --timeout 5 --replay-dir %q >/dev/null 2>&1 || exit 1\n' \
+    printf '#!/bin/sh\n%q run --client %q --cases %s --seed %s --no-progress --timeout 5 --require-vendors --replay-dir %q >/dev/null 2>&1 || exit 1\n' \
         "$BIN" "exec:$1" "$CASES" "$SEED" "$WORK/failures" > suite.sh
 }
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from classify import classify  # noqa: E402
+from classify import RULES, classify  # noqa: E402
 
 
 def table(tool, target, counts, survivors, source, lines):
@@ -21,15 +21,19 @@ def table(tool, target, counts, survivors, source, lines):
     generated = sum(counts.values())
     killed = counts["killed"] + counts["timed out"]
     sorted_, _ = classify(source, [n for n, _ in survivors])
-    equivalent = len(sorted_["planted"]) + len(sorted_["diagnostics"])
+    equivalent = sum(len(sorted_[key]) for key, _, _ in RULES)
+    by_rule = ", ".join(f"{len(sorted_[key])} {label}" for key, label, _ in RULES if sorted_[key])
     viable = generated - counts["unviable"]
     rate = lambda part, whole: f"{100.0 * part / whole:.1f} %" if whole else "-"
     out = [f"### {tool} on `{target}`", "",
            "| generated | killed | survived | timed out | unviable | killed or timed out | survived, equivalent | killed of the non-equivalent |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |",
            f"| {generated} | {counts['killed']} | {counts['survived']} | {counts['timed out']} | {counts['unviable']} "
-           f"| {rate(killed, viable)} | {equivalent} ({len(sorted_['planted'])} planted-bug code, "
-           f"{len(sorted_['diagnostics'])} diagnostics) | {rate(killed, viable - equivalent)} |", ""]
+           f"| {rate(killed, viable)} | {equivalent} ({by_rule}) | {rate(killed, viable - equivalent)} |", ""]
+    out.append("Equivalent survivors, by rule (`classify.py`):")
+    out.append("")
+    out.extend(f"- {label} ({len(sorted_[key])}): {why}" for key, label, why in RULES)
+    out.append("")
     review = [(n, d) for n, d in survivors if n in set(sorted_["review"])]
     if review:
         out.append(f"Survivors to review ({len(review)}):")

@@ -15,9 +15,10 @@ use crate::generate::Generator;
 use crate::model::{Case, Refusal, Scenario};
 
 /// How long an injected latency holds the answer back, and the time-out the client is given in
-/// that case: the answer comes 300 ms after a client that honours its time-out gave up.
-pub(crate) const LATENCY_MS: u64 = 400;
-pub(crate) const LATENCY_TIMEOUT_MS: u64 = 100;
+/// that case: the answer comes 150 ms after a client that honours its time-out gave up (each
+/// such case costs the latency, plus the wait for its journal entry).
+pub(crate) const LATENCY_MS: u64 = 200;
+pub(crate) const LATENCY_TIMEOUT_MS: u64 = 50;
 
 /// What every strategy starts from: valid inputs and credentials. Credentials come first in
 /// every case's tuple, so that shrinking simplifies them (a few steps) before the input.

@@ -86,6 +86,11 @@ struct RunArgs {
     /// field, a documented default sent explicitly) fail the run too.
     #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_STRICT")]
     strict: bool,
+    /// A selected vendor the client's `ready` does not list, or a case it answers `skipped`,
+    /// fails the run (`response.answers`) instead of being skipped: for a client that must
+    /// support every vendor it is run with.
+    #[arg(long, hide_env_values = true, env = "VENDOR_CONFORMANCE_REQUIRE_VENDORS")]
+    require_vendors: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -287,6 +292,7 @@ fn run(args: RunArgs, out: &mut dyn Write, err: &mut dyn Write, terminal: bool) 
     options.replay_dir = Some(args.replay_dir.clone());
     options.max_restarts = args.max_restarts;
     options.strict = args.strict;
+    options.require_vendors = args.require_vendors;
 
     let mut outputs = Outputs::new(out, err, terminal && !args.no_progress);
     for t in &targets {

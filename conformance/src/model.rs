@@ -23,7 +23,8 @@ pub enum Scenario {
     Sequence,
     /// A credential the vendor refuses: a rejected prefix (`expired…`), or a part left empty.
     Unauthorized,
-    /// A tenant credential that is not the account's: 403.
+    /// A 403: a tenant credential that is not the account's, or a credential the vendor
+    /// knows but denies the permission (a forbidden prefix).
     Forbidden,
     /// An input breaking one schema constraint.
     Validation,
@@ -37,10 +38,13 @@ pub enum Scenario {
     Garbage,
     /// An answer later than the client's time-out: `transport_error`, in time.
     Timeout,
+    /// An answer the vendor never gives to a create (a status it does not document for one, a
+    /// 4xx that is not JSON, a success without its documented shape): `unexpected_response`.
+    Undocumented,
 }
 
 impl Scenario {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Create,
         Self::Duplicate,
         Self::Sequence,
@@ -52,6 +56,7 @@ impl Scenario {
         Self::Transport,
         Self::Garbage,
         Self::Timeout,
+        Self::Undocumented,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +72,7 @@ impl Scenario {
             Self::Transport => "transport",
             Self::Garbage => "garbage",
             Self::Timeout => "timeout",
+            Self::Undocumented => "undocumented",
         }
     }
 }
@@ -77,6 +83,9 @@ impl Scenario {
 pub enum Refusal {
     /// The credential part's value starts with a prefix the vendor refuses (`expired…`): 401.
     RejectedPrefix { part: String, prefix: String },
+    /// The credential part's value starts with a prefix the vendor knows but denies the
+    /// permission (`x-mock.auth.forbidden_prefixes`: `forbidden…`): 403.
+    ForbiddenPrefix { part: String, prefix: String },
     /// The credential part is given empty (a key the caller did not set): 401.
     Empty { part: String },
     /// The tenant credential part names a tenant of another account: 403.

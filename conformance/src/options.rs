@@ -63,6 +63,9 @@ pub struct RunOptions {
     pub max_restarts: u32,
     /// Warnings fail the run (`--strict`).
     pub strict: bool,
+    /// A selected vendor the client's `ready` does not list fails the run
+    /// (`--require-vendors`) instead of being skipped.
+    pub require_vendors: bool,
 }
 
 impl Default for RunOptions {
@@ -82,6 +85,7 @@ impl Default for RunOptions {
             max_shrink_iters: 256,
             max_restarts: 16,
             strict: false,
+            require_vendors: false,
         }
     }
 }

@@ -78,20 +78,7 @@ impl PreparedVendor {
             }
             Scenario::Duplicate => self.duplicates(),
             Scenario::Unauthorized => Ok(self.unauthorized()),
-            Scenario::Forbidden => {
-                let parts: Vec<_> = m.create_parts().filter(|p| p.tenant).map(|p| p.name.clone()).collect();
-                if parts.is_empty() {
-                    return Err("the spec declares no tenant credential".into());
-                }
-                Ok(parts
-                    .into_iter()
-                    .map(|part| {
-                        let name = format!("tenant:{part}");
-                        let strategy = cases::refused(s, scenario, &name, Refusal::ForeignTenant { part });
-                        (name, strategy)
-                    })
-                    .collect())
-            }
+            Scenario::Forbidden => self.forbidden(),
             Scenario::Validation => Ok(self
                 .generator
                 .kinds()
@@ -117,7 +104,58 @@ impl PreparedVendor {
                 Ok(self.faults(scenario, &[("malformed", Effect::Malformed), ("truncated", Effect::Truncated)]))
             }
             Scenario::Timeout => Ok(vec![("latency".to_owned(), cases::late(s))]),
+            Scenario::Undocumented => Ok(self.undocumented()),
         }
+    }
+
+    /// Per tenant credential part another account's tenant, and per forbidden prefix and
+    /// credential part a value the vendor knows but denies the permission: both a 403.
+    fn forbidden(&self) -> Result<Vec<(String, BoxedStrategy<Case>)>, String> {
+        let m = &self.model;
+        let mut variants = Vec::new();
+        for part in m.create_parts().filter(|p| p.tenant) {
+            let name = format!("tenant:{}", part.name);
+            let refusal = Refusal::ForeignTenant { part: part.name.clone() };
+            variants.push((name.clone(), cases::refused(&self.sources, Scenario::Forbidden, &name, refusal)));
+        }
+        for prefix in m.forbidden_prefixes() {
+            for part in m.create_parts().filter(|p| !p.tenant) {
+                let name = format!("prefix:{prefix}:{}", part.name);
+                let refusal = Refusal::ForbiddenPrefix { part: part.name.clone(), prefix: prefix.clone() };
+                variants.push((name.clone(), cases::refused(&self.sources, Scenario::Forbidden, &name, refusal)));
+            }
+        }
+        if variants.is_empty() {
+            return Err("the spec declares no tenant credential and no forbidden prefix".into());
+        }
+        Ok(variants)
+    }
+
+    /// Answers the vendor never gives to a create, injected: each common client error it does
+    /// not document for one (with its body for that status where it has one), the first of
+    /// them as a proxy's HTML page, and its success status with a body that has none of the
+    /// success answer's fields.
+    fn undocumented(&self) -> Vec<(String, BoxedStrategy<Case>)> {
+        let statuses = self.model.undocumented_statuses();
+        let mut effects: Vec<(String, Effect)> =
+            statuses.iter().map(|&status| (format!("status:{status}"), Effect::Status { status })).collect();
+        if let Some(&status) = statuses.first() {
+            let body = format!("<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>");
+            let content_type = Some("text/html".to_owned());
+            effects.push((format!("not_json:{status}"), Effect::Respond { status, body, content_type }));
+        }
+        let success = &self.model.create().success;
+        if success.body.as_object().is_some_and(|fields| !fields.is_empty()) {
+            let effect = Effect::Respond { status: success.status, body: "{}".into(), content_type: None };
+            effects.push(("success_shape".to_owned(), effect));
+        }
+        effects
+            .into_iter()
+            .map(|(name, effect)| {
+                let strategy = cases::faulty(&self.sources, Scenario::Undocumented, &name, vec![effect]);
+                (name, strategy)
+            })
+            .collect()
     }
 
     /// One variant per injected effect.

@@ -84,19 +84,21 @@ properties! {
     DUPLICATE = "response.duplicate", Response, response::duplicate, "Duplicate is `duplicate`",
         "When the vendor refused a duplicate (on any of the spec's uniqueness rules, with a stored record or within the request), the client reports `duplicate`, telling it apart from other 400s.";
     UNAUTHORIZED = "response.unauthorized", Response, response::unauthorized, "401 is `unauthorized`",
-        "When the vendor refused the credentials (an `expired…` or empty credential: 401; another account's tenant: 403), the client reports `unauthorized` (for an empty credential it may do so without sending).";
+        "When the vendor refused the credentials (an `expired…` or empty credential: 401; another account's tenant or a credential denied the permission, where the vendor documents that 403), the client reports `unauthorized` (for an empty credential it may do so without sending).";
     VALIDATION_ERROR = "response.validation_error", Response, response::validation_error, "Schema violation is `validation_error`",
         "When the input breaks one constraint of the schema, the client reports `validation_error` (from the vendor's answer, or before sending).";
+    VALIDATION_FIELDS = "response.validation_fields", Response, response::validation_fields, "`fields` name the broken field",
+        "When a `validation_error` carries `fields`, one of them names the field the case broke (the field itself, its last name, or a field holding it) or a field the vendor's answer named; absent or empty `fields` pass.";
     RATE_LIMITED = "response.rate_limited", Response, response::rate_limited, "429 is `rate_limited`",
         "When the vendor answers 429, the client reports `rate_limited`.";
     SERVER_ERROR = "response.server_error", Response, response::server_error, "5xx is `server_error`",
         "When the vendor answers a 5xx, the client reports `server_error`, not success.";
     TRANSPORT_ERROR = "response.transport_error", Response, response::transport_error, "Broken connection is `transport_error`",
         "When the connection is reset or closed without an answer, or the answer comes later than the client's time-out (`timeout_ms`), the client reports `transport_error`.";
-    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, response::unexpected_response, "Garbage is `unexpected_response`",
-        "When a 200 carries a body that is not JSON, the client reports `unexpected_response`; a body cut short may also be a `transport_error`.";
+    UNEXPECTED_RESPONSE = "response.unexpected_response", Response, response::unexpected_response, "Unreadable or undocumented answer is `unexpected_response`",
+        "When the answer is one the vendor never gives to a create (a 200 whose body is not JSON or lacks the documented success fields, a status it does not document for a create such as 404, 405, 413 or a 403 from a vendor without one, a 4xx that is not JSON), the client reports `unexpected_response`; a body cut short may also be a `transport_error`.";
     ANSWERS = "response.answers", Response, response::answers, "Answers within its time-out",
-        "The client answers every create within its time-out (`timeout_ms` + 1 s), without crashing or hanging and without an `errored` reply.";
+        "The client answers every create within its time-out (`timeout_ms` + 1 s), without crashing or hanging and without an `errored` reply; under `--require-vendors`, without skipping a vendor (left out of `ready`, or its cases answered `skipped`).";
     CREATE_THEN_DUPLICATE = "sequence.create_then_duplicate", Sequence, response::create_then_duplicate, "Same input twice: created, then duplicate",
         "Creating the same input twice with the same credentials yields `created`, then `duplicate` (a uniqueness rule of the spec applies).";
 }

@@ -116,7 +116,8 @@ fn property_matrix(vendors: &[&VendorResult]) -> String {
     }
     for v in vendors.iter().filter(|v| v.skipped.is_some()) {
         let name = if v.label.is_empty() { &v.name } else { &v.label };
-        let _ = writeln!(out, "{name}: skipped: {}", v.skipped.as_deref().unwrap_or_default());
+        let word = if v.properties.iter().any(|p| p.status == Status::Fail) { "not run, a failure" } else { "skipped" };
+        let _ = writeln!(out, "{name}: {word}: {}", v.skipped.as_deref().unwrap_or_default());
     }
     out
 }
@@ -268,6 +269,9 @@ fn refusal_text(refusal: &Refusal) -> String {
     match refusal {
         Refusal::RejectedPrefix { part, prefix } => {
             format!("`{part}` starts with `{prefix}`, which the vendor refuses")
+        }
+        Refusal::ForbiddenPrefix { part, prefix } => {
+            format!("`{part}` starts with `{prefix}`, which the vendor knows but denies the permission")
         }
         Refusal::Empty { part } => format!("`{part}` is empty"),
         Refusal::ForeignTenant { part } => format!("`{part}` names another account's tenant"),

@@ -179,6 +179,8 @@ impl Plan {
                     .map(|prop| {
                         let t = outcome.tallies.get(&(key.clone(), prop.id)).cloned().unwrap_or_default();
                         let (status, note) = match (&skipped, t.fail, t.warn, t.pass) {
+                            // A vendor --require-vendors requires, missing from `ready`.
+                            (Some(reason), 1.., ..) => (Status::Fail, Some(reason.clone())),
                             (Some(reason), ..) => (Status::Skip, Some(reason.clone())),
                             (None, 1.., _, _) => (Status::Fail, None),
                             (None, 0, 1.., _) => (Status::Warn, None),
@@ -211,7 +213,12 @@ fn run_target(
     let key = target.key();
     let supported = session.ready.as_ref().map(|r| r.vendors.clone()).unwrap_or_default();
     if !supported.contains(&target.vendor) {
-        let reason = format!("the client does not support {} (its `ready` lists {supported:?})", target.vendor);
+        let mut reason = format!("the client does not support {} (its `ready` lists {supported:?})", target.vendor);
+        if session.options.require_vendors {
+            // Nothing of the vendor ran: the client answered none of its creates.
+            reason.push_str("; --require-vendors makes that a failure");
+            outcome.tallies.entry((key.clone(), p::ANSWERS.id)).or_default().fail += 1;
+        }
         let (vendor, revision) = (target.vendor.clone(), target.revision.clone());
         session.emit(&Event::VendorSkipped { vendor, revision, reason: reason.clone() });
         outcome.skipped.insert(key, reason);

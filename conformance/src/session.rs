@@ -103,7 +103,7 @@ impl<'a> Session<'a> {
         }
         let mut given = valid.clone();
         match &case.refusal {
-            Some(Refusal::RejectedPrefix { part, prefix }) => {
+            Some(Refusal::RejectedPrefix { part, prefix } | Refusal::ForbiddenPrefix { part, prefix }) => {
                 if let Some(v) = given.get_mut(part) {
                     *v = format!("{prefix}{v}");
                 }
@@ -180,6 +180,7 @@ impl<'a> Session<'a> {
             credentials: &creds.given,
             client_timeout_ms: self.options.client_timeout_ms(),
             masked: self.mock.masks_secrets(),
+            require_vendors: self.options.require_vendors,
         };
         let verdicts = judge::evaluate(&ctx, case, &calls);
         self.cases_run += 1;

@@ -83,6 +83,32 @@ impl VendorModel {
         &self.spec.auth.reject_prefixes
     }
 
+    /// Credential prefixes the vendor knows but denies the permission (`forbidden…`): 403.
+    pub fn forbidden_prefixes(&self) -> &[String] {
+        &self.spec.auth.forbidden_prefixes
+    }
+
+    /// The statuses the vendor documents for its answer to a create whose body is JSON: the
+    /// success, refused credentials (`unauthorized`, `forbidden`), a refused body (`invalid`,
+    /// `malformed`), every uniqueness rule's clash, and the rate limit (a 5xx aside). The
+    /// templates for requests that are wrong as requests (an unknown path, another method, a
+    /// body too large or too slow) are not among them.
+    pub fn create_statuses(&self) -> std::collections::BTreeSet<u16> {
+        let op = self.create();
+        let named = ["unauthorized", "forbidden", "invalid", "malformed", "rate_limited"];
+        let templates = named.iter().copied().chain(op.unique.iter().map(|rule| rule.error.as_str()));
+        let errors = templates.filter_map(|name| self.spec.errors.get(name)).map(|t| t.status);
+        std::iter::once(op.success.status).chain(errors).collect()
+    }
+
+    /// Of the client errors HTTP APIs commonly answer, those the vendor never answers a create
+    /// with ([`VendorModel::create_statuses`]): a client must report them `unexpected_response`.
+    pub fn undocumented_statuses(&self) -> Vec<u16> {
+        const COMMON: [u16; 7] = [400, 403, 404, 405, 409, 413, 422];
+        let documented = self.create_statuses();
+        COMMON.into_iter().filter(|s| !documented.contains(s)).collect()
+    }
+
     /// The create operation.
     pub fn create(&self) -> &Operation {
         &self.spec.operations[self.create]

@@ -410,6 +410,21 @@ fn add_fault(mock: &Mock, body: Value) -> Handled {
     {
         return bad(format!("status {status} is not an HTTP status"));
     }
+    if let Effect::Respond { status, body, content_type } = &fault.effect {
+        if !(100..=599).contains(status) {
+            return bad(format!("status {status} is not an HTTP status"));
+        }
+        if body.len() > crate::fault::MAX_RESPOND_BODY {
+            return bad(format!(
+                "body of {} bytes is longer than {} bytes",
+                body.len(),
+                crate::fault::MAX_RESPOND_BODY
+            ));
+        }
+        if content_type.as_deref().is_some_and(|t| http::HeaderValue::from_str(t).is_err()) {
+            return bad("content_type is not a valid header value".into());
+        }
+    }
     let id = mock.inject(fault);
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }

@@ -62,7 +62,20 @@ pub enum Effect {
     Truncated,
     /// Answer 200 with a body that is not JSON.
     Malformed,
+    /// Answer exactly this: any status, any body text (JSON or not), with this `Content-Type`
+    /// (default `application/json; charset=utf-8`). For answers no vendor template gives: an
+    /// undocumented status, a proxy's HTML page, a success without its documented shape.
+    Respond {
+        status: u16,
+        #[serde(default)]
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_type: Option<String>,
+    },
 }
+
+/// The longest body a `respond` fault may carry (the admin API refuses longer ones).
+pub const MAX_RESPOND_BODY: usize = 64 * 1024;
 
 fn default_retry_after() -> u64 {
     30
@@ -243,6 +256,18 @@ mod tests {
         assert_eq!(faults.list().iter().map(|f| f.id).collect::<Vec<_>>(), [b]);
         faults.forget("x", None);
         assert!(faults.list().is_empty());
+    }
+
+    #[test]
+    fn a_respond_fault_reads_and_writes_as_its_admin_json() {
+        let json = r#"{"type":"respond","status":404,"body":"<html>gone</html>","content_type":"text/html"}"#;
+        let effect: Effect = serde_json::from_str(json).expect("reads");
+        let expected =
+            Effect::Respond { status: 404, body: "<html>gone</html>".into(), content_type: Some("text/html".into()) };
+        assert_eq!(effect, expected);
+        assert_eq!(serde_json::to_string(&effect).expect("writes"), json);
+        let bare: Effect = serde_json::from_str(r#"{"type":"respond","status":200}"#).expect("reads");
+        assert_eq!(bare, Effect::Respond { status: 200, body: String::new(), content_type: None });
     }
 
     #[test]

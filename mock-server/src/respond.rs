@@ -123,6 +123,12 @@ pub(crate) fn fault_answer(
         }
         Effect::Truncated => Answer { shape: Shape::Truncated, ..success_like() },
         Effect::Malformed => Answer { shape: Shape::Garbage, ..success_like() },
+        Effect::Respond { status, body, content_type } => Answer {
+            status: http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            headers: content_type.map(|t| ("content-type".to_owned(), t)).into_iter().collect(),
+            body: body.into_bytes().into(),
+            shape: Shape::Json,
+        },
         Effect::Latency { .. } => success_like(),
     };
     (answer, outcome)

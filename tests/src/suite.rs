@@ -6,18 +6,22 @@ use std::path::{Path, PathBuf};
 
 use conformance::{Client, RunOptions, RunReport, Status, VendorSelection};
 
-/// Runs the suite in-process against `client` (`label` in the report), checking the harness
-/// protocol: `cases` cases per property from `seed`, for every vendor or only `vendor`.
-pub fn run_suite(client: Client, label: &str, vendor: Option<&str>, cases: u32, seed: u64) -> RunReport {
-    let options = RunOptions {
+/// The options of an in-process run of the suite that checks the harness protocol: `cases`
+/// cases per property from `seed`, for every vendor or only `vendor`, `label` in the report.
+pub fn suite_options(label: &str, vendor: Option<&str>, cases: u32, seed: u64) -> RunOptions {
+    RunOptions {
         vendors: vendor.map_or(VendorSelection::All, |v| VendorSelection::Named(vec![v.to_owned()])),
         cases,
         seed,
         validate_protocol: true,
         client_label: label.into(),
         ..RunOptions::default()
-    };
-    conformance::run(client, options, &mut |_| {})
+    }
+}
+
+/// Runs the suite in-process against `client` with [`suite_options`].
+pub fn run_suite(client: Client, label: &str, vendor: Option<&str>, cases: u32, seed: u64) -> RunReport {
+    conformance::run(client, suite_options(label, vendor, cases, seed), &mut |_| {})
 }
 
 /// The ids of the properties a run failed.

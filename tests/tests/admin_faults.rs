@@ -179,6 +179,26 @@ async fn a_malformed_fault_answers_200_with_a_body_that_is_not_json() {
 }
 
 #[tokio::test]
+async fn a_respond_fault_answers_exactly_the_status_body_and_content_type_it_names() {
+    let server = MockServer::start().await;
+    let page = "<html><body>404 Not Found</body></html>";
+    let fault =
+        json!({"effect": {"type": "respond", "status": 404, "body": page, "content_type": "text/html"}, "times": 1});
+    inject(&server, fault).await;
+    inject(&server, json!({"effect": {"type": "respond", "status": 200, "body": "{}"}, "times": 1})).await;
+    let answers = exchange(server.address(), &smartlead_wire(&server, "a@example.com"), 1).await;
+    assert_eq!(answers[0].status, 404);
+    assert_eq!(answers[0].text(), page);
+    assert_eq!(answers[0].header("content-type"), Some("text/html"), "{:?}", answers[0].headers);
+    let bare = smartlead(&server, "k", "b@example.com").await;
+    assert_eq!((bare.status, bare.json.clone()), (200, json!({})), "JSON by default, exactly the body given");
+    assert!(server.mock().records("smartlead").is_some_and(|r| r == json!({})), "a fault stores nothing");
+    assert_eq!(smartlead(&server, "k", "c@example.com").await.status, 200, "the faults are used up");
+    let entries = requests(&server, "outcome=fault").await;
+    assert_eq!(entries.len(), 2, "both journalled as faults");
+}
+
+#[tokio::test]
 async fn a_fault_with_times_fires_that_often_then_disappears() {
     let server = MockServer::start().await;
     inject(&server, json!({"effect": {"type": "status", "status": 500}, "times": 2})).await;
@@ -241,6 +261,9 @@ async fn an_invalid_fault_is_refused_with_the_reason() {
         (json!({"effect": {"type": "status", "status": 500}, "times": 0}), 400),
         (json!({"vendor": "nobody", "effect": {"type": "reset"}}), 404),
         (json!({"vendor": "smartlead"}), 400),
+        (json!({"effect": {"type": "respond", "status": 42, "body": ""}}), 400),
+        (json!({"effect": {"type": "respond", "status": 200, "body": "x".repeat(64 * 1024 + 1)}}), 400),
+        (json!({"effect": {"type": "respond", "status": 200, "content_type": "a\nb"}}), 400),
     ];
     for (fault, status) in cases {
         let refused = admin(&server, "POST", "/faults", Some(fault.clone())).await;

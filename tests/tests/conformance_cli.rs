@@ -113,6 +113,19 @@ fn vendors_the_harness_does_not_list_are_skipped_and_the_others_run() {
 }
 
 #[test]
+fn with_require_vendors_a_vendor_the_harness_does_not_list_fails_the_run() {
+    let dir = tempdir();
+    let client = inline(dir.path(), "r.py", &format!("VENDORS = []\n{LAZY}"));
+    let (code, out, err) =
+        cli(&["run", "--client", &client, "--cases", "1", "--vendor", "cellcast", "--require-vendors"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("cellcast: not run, a failure: the client does not support cellcast"), "{out}");
+    assert!(out.contains("--require-vendors makes that a failure"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("response.answers ")).unwrap_or_default();
+    assert!(row.ends_with("FAIL"), "{out}");
+}
+
+#[test]
 fn a_harness_crashing_mid_run_fails_that_case_and_is_restarted() {
     let dir = tempdir();
     let body = r#"
@@ -241,6 +254,7 @@ fn cases_default_to_proptest_cases_and_every_flag_has_an_env_var() {
         "VENDOR_CONFORMANCE_TIMEOUT",
         "VENDOR_CONFORMANCE_MAX_RESTARTS",
         "VENDOR_CONFORMANCE_STRICT",
+        "VENDOR_CONFORMANCE_REQUIRE_VENDORS",
     ] {
         assert!(help.contains(var), "{var} missing from:\n{help}");
     }

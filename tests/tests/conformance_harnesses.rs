@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use conformance::{Client, RunReport};
-use e2e::suite::{failed_properties, run_suite};
+use conformance::{Client, RunOptions, RunReport};
+use e2e::suite::{failed_properties, suite_options};
 
 fn harness(language: &str) -> String {
     let (interpreter, file) = match language {
@@ -27,7 +27,9 @@ fn harness(language: &str) -> String {
 }
 
 fn run_harness(command: &str, vendor: Option<&str>) -> RunReport {
-    run_suite(Client::Exec(command.to_owned()), command, vendor, 4, 13)
+    // A reference harness serves every vendor: one its `ready` leaves out is a failure.
+    let options = RunOptions { require_vendors: true, ..suite_options(command, vendor, 4, 13) };
+    conformance::run(Client::Exec(command.to_owned()), options, &mut |_| {})
 }
 
 #[test]
@@ -60,6 +62,11 @@ const MUTANTS: &[(&str, &str, &str, &str)] = &[
     ("node", "vw-duplicate-as-validation", "voiceaiwrapper", "response.duplicate"),
     ("node", "ah-all-created", "agencyhandy", "response.duplicate"),
     ("node", "any-429-as-server-error", "smartlead", "response.rate_limited"),
+    ("python", "any-4xx-as-validation", "smartlead", "response.unexpected_response"),
+    ("python", "ah-type-as-field", "agencyhandy", "response.validation_fields"),
+    ("python", "vw-403-as-unexpected", "voiceaiwrapper", "response.unauthorized"),
+    ("node", "sl-any-200-as-created", "smartlead", "response.unexpected_response"),
+    ("node", "any-ready-drops-agencyhandy", "agencyhandy", "response.answers"),
 ];
 
 #[test]

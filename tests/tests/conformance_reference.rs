@@ -54,6 +54,8 @@ fn the_rust_reference_client_passes_every_property_for_all_four_vendors() {
         ("smartlead", "request.auth_header_case"),
         ("voiceaiwrapper", "request.auth_header_case"),
         ("cellcast", "response.id"),
+        // SmartLead's 422 names no field (`{"error":"Invalid parameters provided"}`).
+        ("smartlead", "response.validation_fields"),
     ]
     .into_iter()
     .map(|(v, p)| (v.to_owned(), p.to_owned()))
@@ -104,6 +106,18 @@ enum Bug {
     MisreadsForbidden,
     /// Ignores `timeout_ms` and waits up to its own 10 s default.
     IgnoresTimeout,
+    /// Reports a 4xx it does not know (404, 405, 413, …) as a validation error.
+    UndocumentedAsValidation,
+    /// Reports every 403 as `unauthorized`, from vendors that document none too.
+    ForbiddenAsUnauthorized,
+    /// Reports `created` for any 200, whatever its body.
+    AnySuccessCreated,
+    /// Names a field the input does not have in its validation errors.
+    WrongValidationField,
+    /// Its `ready` leaves AgencyHandy out.
+    DropsAgencyHandy,
+    /// Its `ready` lists AgencyHandy, but it answers every AgencyHandy case `skipped`.
+    SkipsAgencyHandy,
 }
 
 struct BrokenClient {
@@ -113,11 +127,15 @@ struct BrokenClient {
 
 impl ClientUnderTest for BrokenClient {
     fn start(&mut self) -> Ready {
-        Ready::new(&format!("broken-{:?}", self.bug), "rust", "0", &VENDORS)
+        let vendors = if matches!(self.bug, Bug::DropsAgencyHandy) { &VENDORS[..3] } else { &VENDORS[..] };
+        Ready::new(&format!("broken-{:?}", self.bug), "rust", "0", vendors)
     }
 
     fn create_client(&mut self, request: &CreateClient) -> Reply {
         self.creates += 1;
+        if matches!(self.bug, Bug::SkipsAgencyHandy) && request.vendor == "agencyhandy" {
+            return Reply::Skipped { seq: request.seq, message: "not supported".into() };
+        }
         if matches!(self.bug, Bug::PanicsOnce) && self.creates == 3 {
             panic!("the broken client panics on purpose");
         }
@@ -201,7 +219,21 @@ impl BrokenClient {
                 ClientOutcome::ValidationError { fields: None }
             }
             (Bug::MatchesByName, "agencyhandy", 200) => by_name(sent, &body),
-            _ => interpret(vendor, sent, r),
+            (Bug::ForbiddenAsUnauthorized, _, 403) => ClientOutcome::Unauthorized {},
+            _ => match (self.bug, interpret(vendor, sent, r)) {
+                (Bug::UndocumentedAsValidation, ClientOutcome::UnexpectedResponse {})
+                    if (400..500).contains(&r.status) =>
+                {
+                    ClientOutcome::ValidationError { fields: None }
+                }
+                (Bug::AnySuccessCreated, ClientOutcome::UnexpectedResponse {}) if r.status == 200 => {
+                    ClientOutcome::Created { id: None }
+                }
+                (Bug::WrongValidationField, ClientOutcome::ValidationError { .. }) => {
+                    ClientOutcome::ValidationError { fields: Some(vec!["not_a_field".into()]) }
+                }
+                (_, outcome) => outcome,
+            },
         }
     }
 }
@@ -464,6 +496,61 @@ fn a_duplicate_mobile_reported_as_a_validation_error_is_caught_by_the_duplicate_
 #[test]
 fn a_misread_403_for_another_accounts_company_is_caught_by_the_unauthorized_property() {
     caught_on_several_seeds(Bug::MisreadsForbidden, "agencyhandy", "response.unauthorized");
+}
+
+#[test]
+fn a_4xx_no_vendor_documents_reported_as_a_validation_error_is_caught_by_the_unexpected_response_property() {
+    caught_on_several_seeds(Bug::UndocumentedAsValidation, "smartlead", "response.unexpected_response");
+    caught_on_several_seeds(Bug::UndocumentedAsValidation, "agencyhandy", "response.unexpected_response");
+}
+
+#[test]
+fn a_403_from_a_vendor_that_documents_none_read_as_unauthorized_is_caught_by_the_unexpected_response_property() {
+    caught_on_several_seeds(Bug::ForbiddenAsUnauthorized, "cellcast", "response.unexpected_response");
+}
+
+#[test]
+fn a_200_without_the_success_fields_reported_as_created_is_caught_by_the_unexpected_response_property() {
+    caught_on_several_seeds(Bug::AnySuccessCreated, "voiceaiwrapper", "response.unexpected_response");
+}
+
+#[test]
+fn validation_errors_naming_another_field_are_caught_by_the_validation_fields_property() {
+    caught_on_several_seeds(Bug::WrongValidationField, "cellcast", "response.validation_fields");
+    caught_on_several_seeds(Bug::WrongValidationField, "voiceaiwrapper", "response.validation_fields");
+}
+
+#[test]
+fn a_misread_403_for_a_forbidden_token_prefix_is_caught_by_the_unauthorized_property() {
+    caught_on_several_seeds(Bug::MisreadsForbidden, "voiceaiwrapper", "response.unauthorized");
+    let report = run_broken(Bug::MisreadsForbidden, "voiceaiwrapper");
+    let f = report.failures.iter().find(|f| f.property == "response.unauthorized").expect("reported");
+    assert_eq!(f.case.variant, "prefix:forbidden:token", "VoiceAIWrapper's forbidden_prefixes, from the spec model");
+    assert!(f.message.contains("HTTP 403"), "{}", f.message);
+}
+
+#[test]
+fn a_vendor_left_out_of_ready_is_skipped_unless_require_vendors_makes_it_a_failure() {
+    let client = || Client::InProcess(Box::new(BrokenClient { bug: Bug::DropsAgencyHandy, creates: 0 }));
+    let lenient = run(client(), options("all", 2), &mut |_| {});
+    assert_eq!(lenient.exit_code, 0, "{}", explain(&lenient));
+    assert!(lenient.vendors.iter().any(|v| v.name == "agencyhandy" && v.skipped.is_some()));
+    let strict = run(client(), RunOptions { require_vendors: true, ..options("all", 2) }, &mut |_| {});
+    assert_eq!(strict.exit_code, 1);
+    assert_eq!(failed(&strict), BTreeSet::from([("agencyhandy".to_owned(), "response.answers".to_owned())]));
+    assert!(strict.matrix().contains("agencyhandy: not run, a failure: "), "{}", strict.matrix());
+    // A vendor `ready` lists but whose cases are all `skipped` is the same gap.
+    let skipping = || Client::InProcess(Box::new(BrokenClient { bug: Bug::SkipsAgencyHandy, creates: 0 }));
+    assert_eq!(run(skipping(), options("agencyhandy", 2), &mut |_| {}).exit_code, 4, "nothing ran");
+    let strict = run(skipping(), RunOptions { require_vendors: true, ..options("agencyhandy", 2) }, &mut |_| {});
+    assert_eq!(strict.exit_code, 1, "{}", explain(&strict));
+    assert_eq!(failed(&strict), BTreeSet::from([("agencyhandy".to_owned(), "response.answers".to_owned())]));
+    let reference = run(
+        Client::InProcess(Box::new(ReferenceClient)),
+        RunOptions { require_vendors: true, ..options("all", 2) },
+        &mut |_| {},
+    );
+    assert_eq!(reference.exit_code, 0, "{}", explain(&reference));
 }
 
 #[test]

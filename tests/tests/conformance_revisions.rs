@@ -170,6 +170,8 @@ impl ClientUnderTest for AgencyHandy202607 {
             Ok(r) => match (r.status, r.json()) {
                 (200, Some(body)) => Self::entries(&request.input, &body),
                 (200, None) => ClientOutcome::UnexpectedResponse {},
+                // 2026-07 has no tenant credential and documents no 403.
+                (403, _) => ClientOutcome::UnexpectedResponse {},
                 _ => interpret("agencyhandy", &request.input, &r),
             },
         };
@@ -215,8 +217,15 @@ fn a_client_that_drops_company_id_but_reads_created_members_fails_the_answer_pro
     let client = Client::InProcess(Box::new(AgencyHandy202607 { reads_default_answer: true }));
     let report = run(client, options(&["agencyhandy"], "agencyhandy=2026-07", 4), &mut |_| {});
     assert_eq!(report.error, None);
-    // The request is right; every 200 is misread (no `createdMembers`), per entry or as a whole.
-    let expected = set(&["response.created", "response.duplicate", "sequence.create_then_duplicate"]);
+    // The request is right; every 200 is misread (no `createdMembers`), per entry or as a whole,
+    // and a 403 (which 2026-07, without a tenant credential, no longer documents) is still read
+    // as `unauthorized`.
+    let expected = set(&[
+        "response.created",
+        "response.duplicate",
+        "response.unexpected_response",
+        "sequence.create_then_duplicate",
+    ]);
     assert_eq!(failed_by_target(&report)["agencyhandy@2026-07"], expected, "{}", explain(&report));
     let f = report.failures.iter().find(|f| f.property == "response.created").expect("reported");
     assert!(f.actual.contains("unexpected_response") && f.answers[0].contains("addedClients"), "{f:?}");

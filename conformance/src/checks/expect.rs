@@ -22,6 +22,9 @@ pub(crate) enum Answer {
     Unreadable,
     /// A body cut short: unreadable, or a broken connection.
     Truncated,
+    /// An answer the vendor never gives to a create: a status it does not document for one, a
+    /// 4xx that is not JSON, a success without its documented shape.
+    Undocumented,
 }
 
 impl Answer {
@@ -37,6 +40,7 @@ impl Answer {
             Self::Transport => &["transport_error"],
             Self::Unreadable => &["unexpected_response"],
             Self::Truncated => &["unexpected_response", "transport_error"],
+            Self::Undocumented => &["unexpected_response"],
         }
     }
 }
@@ -113,6 +117,11 @@ fn of_entry(x: &Exchange<'_>, e: &Entry) -> Expect {
             Effect::Reset | Effect::Empty => single(Answer::Transport),
             Effect::Malformed => single(Answer::Unreadable),
             Effect::Truncated => single(Answer::Truncated),
+            Effect::Status { status } if x.ctx.vendor.undocumented_statuses().contains(status) => {
+                single(Answer::Undocumented)
+            }
+            // The suite injects only answers the vendor never gives (the undocumented scenario).
+            Effect::Respond { .. } => single(Answer::Undocumented),
             _ => Expect::Unknown,
         },
         // malformed, too_large, unrouted, …: the request itself was wrong (request properties).

@@ -28,6 +28,8 @@ pub struct Context<'a> {
     pub client_timeout_ms: u64,
     /// The journal masks secrets (an external mock without `--journal-secrets`).
     pub masked: bool,
+    /// `--require-vendors`: a skipped case of a vendor the client's `ready` lists fails.
+    pub require_vendors: bool,
 }
 
 /// A case being judged: its calls, and per call the create requests the mock journalled with

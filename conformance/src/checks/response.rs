@@ -2,7 +2,7 @@
 //! against what the mock actually answered.
 
 use serde_json::{Value, json};
-use vendor_mock::Entry;
+use vendor_mock::{Entry, Outcome};
 
 use super::expect::{self, Answer, Expect};
 use super::{Exchange, accepted};
@@ -23,6 +23,15 @@ fn answered(x: &Exchange<'_>, call: &Call) -> Verdict {
     };
     match Reply::from_json(value) {
         Ok(Reply::Outcome { .. }) => {}
+        Ok(Reply::Skipped { message, .. }) if x.ctx.require_vendors => {
+            return Verdict::fail(
+                format!(
+                    "the client skipped a case of a vendor its `ready` lists ({message}); --require-vendors makes that a failure"
+                ),
+                "an outcome",
+                "skipped",
+            );
+        }
         Ok(Reply::Skipped { message, .. }) => return Verdict::skip(format!("the client skipped the case: {message}")),
         Ok(Reply::Errored { message, .. }) => {
             return Verdict::fail(format!("the client errored: {message}"), "an outcome", "errored");
@@ -78,7 +87,61 @@ pub(crate) fn transport_error(x: &Exchange<'_>) -> Option<Verdict> {
 
 /// `response.unexpected_response`.
 pub(crate) fn unexpected_response(x: &Exchange<'_>) -> Option<Verdict> {
-    reported(x, &[Answer::Unreadable, Answer::Truncated])
+    reported(x, &[Answer::Unreadable, Answer::Truncated, Answer::Undocumented])
+}
+
+/// `response.validation_fields`: the `fields` of a `validation_error`, where given, name the
+/// field the case broke (or one the vendor's answer named).
+pub(crate) fn validation_fields(x: &Exchange<'_>) -> Option<Verdict> {
+    let broken = x.case.broken.as_ref()?;
+    Verdict::worst(x.calls().filter_map(|(call, creates)| {
+        let reported: Vec<String> = match call.outcome()? {
+            ClientOutcome::ValidationError { fields } => fields.unwrap_or_default(),
+            ClientOutcome::Bulk { entries } => entries
+                .into_iter()
+                .flat_map(|e| match e {
+                    ClientOutcome::ValidationError { fields } => fields.unwrap_or_default(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => return None,
+        };
+        if reported.is_empty() {
+            return None;
+        }
+        let mut named = vec![broken.path.clone()];
+        if let Some(Outcome::Invalid { violations }) = creates.last().map(|s| &s.entry.outcome) {
+            named.extend(violations.iter().map(|v| v.field.clone()));
+        }
+        if reported.iter().any(|f| named.iter().any(|n| names_field(f, n))) {
+            return Some(Verdict::Pass);
+        }
+        Some(Verdict::fail(
+            format!(
+                "the case broke `{}` ({}) but the client's validation_error names {reported:?}",
+                broken.path, broken.description
+            ),
+            format!("fields naming {}", named.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")),
+            format!("{reported:?}"),
+        ))
+    }))
+}
+
+/// A field's names, without array indexes and separators: `client_users[0].email`,
+/// `/client_users/0/email` and `client_users.0.email` are all `[client_users, email]`.
+fn field_names(field: &str) -> Vec<&str> {
+    field
+        .split(['.', '/', '[', ']'])
+        .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()) && *s != "(body)")
+        .collect()
+}
+
+/// Whether a reported field names the broken one: the same field, its last names (`email` for
+/// `client_users[0].email`), or a field that holds it (`client_users`). A broken body (no names)
+/// is named by any field.
+fn names_field(reported: &str, broken: &str) -> bool {
+    let (r, b) = (field_names(reported), field_names(broken));
+    b.is_empty() || (!r.is_empty() && (b.ends_with(&r) || b.starts_with(&r)))
 }
 
 /// The verdict on the calls whose answer (or, for a bulk vendor, an entry's) is one of `answers`.

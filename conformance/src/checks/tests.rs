@@ -34,7 +34,14 @@ fn entry(model: &VendorModel, headers: &[(&str, &str)], query: Option<&str>, bod
 fn judge(model: &VendorModel, creds: &[(&str, &str)], input: &Value, e: Entry, masked: bool) -> Verdicts {
     let credentials: BTreeMap<String, String> = creds.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let schema = crate::schema::compile(model.schema()).expect("compiles");
-    let ctx = Context { vendor: model, schema: &schema, credentials: &credentials, client_timeout_ms: 5000, masked };
+    let ctx = Context {
+        vendor: model,
+        schema: &schema,
+        credentials: &credentials,
+        client_timeout_ms: 5000,
+        masked,
+        require_vendors: false,
+    };
     let case = Case::new(Scenario::Create, "", input.clone(), credentials.clone());
     let call = Call {
         request: CreateClient {

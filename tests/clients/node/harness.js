@@ -35,6 +35,8 @@ const MUTANTS = {
   'vw-duplicate-as-validation': 'VoiceAIWrapper: reports every 400 as `validation_error`, duplicates included',
   'ah-all-created': 'AgencyHandy: reports every entry as created (ids zipped by position), ignoring `failedMembers`',
   'any-429-as-server-error': 'every vendor: reports a 429 as `server_error` (any status >= 400 that is not a known 4xx)',
+  'sl-any-200-as-created': 'SmartLead: reports `created` for any 200, whatever its body (the id where there is one)',
+  'any-ready-drops-agencyhandy': 'every vendor: `ready` leaves agencyhandy out (the harness still serves it)',
 };
 
 let MUTANT = null;
@@ -117,9 +119,10 @@ const smartlead = {
     const message = isObject(body) && typeof body.message === 'string' ? body.message : '';
     if (status === 200) {
       if (isObject(body) && body.ok === true && isObject(body.data) && isInt(body.data.id)) return created(body.data.id);
+      if (MUTANT === 'sl-any-200-as-created') return created();
       return kind('unexpected_response');
     }
-    if (status === 401 || status === 403) return kind('unauthorized');
+    if (status === 401) return kind('unauthorized'); // SmartLead documents no 403
     if (status === 409 || ((status === 400 || status === 422) && message.includes('already exist'))) return kind('duplicate');
     if (status === 400 || status === 422) {
       // Joi/Boom messages name the field first: "\"forward_email_body\" must be a string".
@@ -150,8 +153,8 @@ const cellcast = {
       if (isObject(body) && body.status === true) return created(); // the documented success carries no id
       return kind('unexpected_response');
     }
-    if (status === 401 || status === 403) return kind('unauthorized');
-    if (status === 400 || status === 422) {
+    if (status === 401) return kind('unauthorized'); // Cellcast documents no 403, nor a 422
+    if (status === 400) {
       const error = isObject(body) && isObject(body.error) ? body.error : {};
       for (const field of ['email', 'mobile']) {
         if (typeof error[field] === 'string' && error[field].includes('already exist')) return kind('duplicate');
@@ -352,7 +355,8 @@ async function handle(line) {
     }
     const implementation = { ...IMPLEMENTATION };
     if (MUTANT) implementation.name += `+mutant:${MUTANT}`;
-    return { ready: true, version: PROTOCOL_VERSION, implementation, vendors: VENDORS };
+    const vendors = MUTANT === 'any-ready-drops-agencyhandy' ? VENDORS.filter((v) => v !== 'agencyhandy') : VENDORS;
+    return { ready: true, version: PROTOCOL_VERSION, implementation, vendors };
   }
   if (request.cmd === 'stop') return null;
   let answer;

@@ -41,6 +41,9 @@ MUTANTS = {
     "vw-no-id": "VoiceAIWrapper: reports `created` without the `data.client_id` id",
     "any-retry-401": "every vendor: retries once after a 401 (same request again)",
     "any-500-as-created": "every vendor: reports `created` on a 5xx answer (only 4xx are treated as errors)",
+    "any-4xx-as-validation": "every vendor: reports a 4xx it does not know (404, 405, 413, …) as `validation_error`",
+    "ah-type-as-field": "AgencyHandy: names the error's `type` (`ValidationError`) as the field instead of `fieldName`",
+    "vw-403-as-unexpected": "VoiceAIWrapper: treats only 401 as `unauthorized` (its documented 403 becomes `unexpected_response`)",
 }
 
 MUTANT = None
@@ -166,8 +169,7 @@ class SmartLead:
             if message.startswith('"') and message.count('"') >= 2:
                 return validation_error([message[1:message.index('"', 1)]])
             return validation_error()
-        if status == 403:
-            return kind("unauthorized")
+        # SmartLead documents no 403: like a 404, 405 or 413 it is an answer no create gets.
         return kind("unexpected_response")
 
 
@@ -186,9 +188,9 @@ class Cellcast:
             if isinstance(body, dict) and body.get("status") is True:
                 return created()  # the documented success carries no id
             return kind("unexpected_response")
-        if status in (401, 403):
+        if status == 401:  # Cellcast documents no 403
             return kind("unauthorized")
-        if status in (400, 422):
+        if status == 400:  # nor a 422
             error = body.get("error") if isinstance(body, dict) else None
             error = error if isinstance(error, dict) else {}
             for field in ("email", "mobile"):
@@ -220,7 +222,7 @@ class VoiceAIWrapper:
                     return created()
                 return created(data["client_id"])
             return kind("unexpected_response")
-        if status in (401, 403):
+        if status == 401 or (status == 403 and MUTANT != "vw-403-as-unexpected"):
             return kind("unauthorized")
         if status == 400:
             if "already exists" in message:
@@ -246,7 +248,7 @@ class AgencyHandy:
         if status in (401, 403):
             return kind("unauthorized")
         if status == 400:
-            field = body.get("fieldName") if isinstance(body, dict) else None
+            field = body.get("type" if MUTANT == "ah-type-as-field" else "fieldName") if isinstance(body, dict) else None
             return validation_error([field] if nonempty_str(field) else None)
         return kind("unexpected_response")
 
@@ -387,7 +389,10 @@ def classify(adapter, status, headers, raw, sent):
         if MUTANT == "any-500-as-created":
             return created()
         return kind("server_error")
-    return adapter.classify(status, headers, body, sent)
+    outcome = adapter.classify(status, headers, body, sent)
+    if MUTANT == "any-4xx-as-validation" and 400 <= status < 500 and outcome["kind"] == "unexpected_response":
+        return validation_error()
+    return outcome
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,6 +67,9 @@ MUTANTS = {
         "vw-no-id": ("response.created-id", [("voiceaiwrapper", "success")]),
         "any-retry-401": ("request.no-retry-after-4xx", [(v, "unauthorized") for v in VENDOR_PATH]),
         "any-500-as-created": ("response.server-error", [(v, "fault-500") for v in VENDOR_PATH]),
+        "any-4xx-as-validation": ("response.unexpected-response", [(v, "fault-404") for v in VENDOR_PATH]),
+        "ah-type-as-field": ("response.validation-error", [("agencyhandy", "validation")]),
+        "vw-403-as-unexpected": ("response.unauthorized", [("voiceaiwrapper", "forbidden")]),
     },
     "node": {
         "sl-null-optionals": ("request.optional-not-null", [("smartlead", "success-minimal")]),
@@ -77,6 +80,8 @@ MUTANTS = {
         "vw-duplicate-as-validation": ("response.duplicate", [("voiceaiwrapper", "duplicate")]),
         "ah-all-created": ("response.bulk-entries", [("agencyhandy", "bulk-duplicate")]),
         "any-429-as-server-error": ("response.rate-limited", [(v, "fault-429") for v in VENDOR_PATH]),
+        "sl-any-200-as-created": ("response.unexpected-response", [("smartlead", "fault-unexpected-json")]),
+        "any-ready-drops-agencyhandy": ("protocol.ready-vendors", [("agencyhandy", "success")]),
     },
 }
 
@@ -204,7 +209,8 @@ class Proxy:
         conn.sendall(out.encode("latin-1") + body)
 
     def play(self, conn, fault, record):
-        record["status"] = {"429": 429, "429-body": 429, "500": 500, "503": 503, "garbage": 200, "unexpected-json": 200}.get(fault)
+        record["status"] = {"429": 429, "429-body": 429, "500": 500, "503": 503, "404": 404, "garbage": 200,
+                            "unexpected-json": 200}.get(fault)
         if fault == "429":
             body = b'{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"Too many requests. Please retry after 7 seconds.","retry_after":7}}'
             self.respond(conn, 429, "Too Many Requests", body, extra=[("Retry-After", "7")])
@@ -215,6 +221,8 @@ class Proxy:
             self.respond(conn, 500, "Internal Server Error", b'{"message":"Internal server error"}')
         elif fault == "503":
             self.respond(conn, 503, "Service Unavailable", b"<html>upstream down</html>", content_type="text/html")
+        elif fault == "404":  # a proxy's page: a status no vendor answers a create with, not JSON
+            self.respond(conn, 404, "Not Found", b"<html><body>404 Not Found</body></html>", content_type="text/html")
         elif fault == "garbage":
             self.respond(conn, 200, "OK", b"<html><body>Welcome!</body></html>", content_type="text/html")
         elif fault == "unexpected-json":
@@ -248,7 +256,9 @@ class Harness:
         threading.Thread(target=self._pump, daemon=True).start()
         self.seq = 0
         ready = self.ask({"cmd": "start", "version": 1})
-        expect = {"ready": True, "version": 1, "vendors": ["smartlead", "cellcast", "voiceaiwrapper", "agencyhandy"]}
+        expect = {"ready": True, "version": 1}
+        # Which vendors `ready` lists is judged as protocol.ready-vendors (see ready_failures).
+        self.vendors = ready.get("vendors")
         if any(ready.get(k) != v for k, v in expect.items()) or not isinstance(ready.get("implementation"), dict):
             raise AssertionError(f"{self.label}: bad start answer {ready}")
         impl = ready["implementation"]
@@ -387,7 +397,7 @@ INTENT = {
     "fault-429": "rate_limited", "fault-429-body": "rate_limited", "fault-500": "server_error", "fault-503": "server_error",
     "fault-reset": "transport_error", "fault-empty": "transport_error", "fault-truncated": "transport_error",
     "fault-slow": "transport_error", "fault-garbage": "unexpected_response", "fault-unexpected-json": "unexpected_response",
-    "closed-port": "transport_error",
+    "fault-404": "unexpected_response", "closed-port": "transport_error",
 }
 
 
@@ -395,6 +405,8 @@ def case_names(vendor):
     names = ["success", "success-minimal", "duplicate", "unauthorized", "validation"]
     if vendor == "agencyhandy":
         names += ["bulk-duplicate", "forbidden"]
+    if vendor == "voiceaiwrapper":
+        names += ["forbidden"]  # a token with the `forbidden` prefix: 403
     names += [n for n in INTENT if n.startswith("fault-")] + ["closed-port"]
     return names
 
@@ -429,6 +441,9 @@ def run_case(h, proxy, cases, vendor, name):
     elif name == "bulk-duplicate":
         a, b, c = cases.valid(vendor)[0], cases.valid(vendor)[0], cases.valid(vendor, full=False)[0]
         steps = [[a], [b, dict(a, firstName="Again"), c]]  # the second request's entry 1 is a duplicate
+    elif name == "forbidden" and vendor == "voiceaiwrapper":
+        creds["token"] = "forbidden-" + creds["token"]
+        steps = [cases.valid(vendor)]
     elif name == "forbidden":
         creds["company_id"] = "0" * 24
         steps = [cases.valid(vendor)]
@@ -476,9 +491,9 @@ def expected_outcome(ex):
         return {"kind": "rate_limited", "retry_after": 7 if fault == "429" else 9}
     if status >= 500:
         return {"kind": "server_error"}
-    if status in (401, 403):
-        return {"kind": "unauthorized"}
     vendor, sent = ex["vendor"], ex["input"]
+    if status == 401 or (status == 403 and vendor in ("voiceaiwrapper", "agencyhandy")):  # the 403s documented
+        return {"kind": "unauthorized"}
     if vendor == "smartlead":
         if status == 200:
             return {"kind": "created", "id": body["data"]["id"]}
@@ -700,6 +715,16 @@ def check_intent(ex, failures):
             failures["case.intent"] = f"bulk entries {kinds}"
 
 
+ALL_VENDORS = ["smartlead", "cellcast", "voiceaiwrapper", "agencyhandy"]
+
+
+def ready_failures(h):
+    """protocol.ready-vendors: the harness's `ready` lists every vendor it serves (all four)."""
+    if h.vendors != ALL_VENDORS:
+        return {"protocol.ready-vendors": f"ready lists {h.vendors}, not {ALL_VENDORS}"}
+    return {}
+
+
 def evaluate(exchanges, intent):
     failures = {}
     for step, ex in enumerate(exchanges):
@@ -795,6 +820,9 @@ def main():
         for language in languages:
             say(f"\n== {language} harness (correct): every case must pass every property")
             h = Harness(language)
+            for prop, why in ready_failures(h).items():
+                say(f"  FAIL {prop}: {why}")
+                errors.append(f"{language}: {prop}: {why}")
             for vendor in VENDOR_PATH:
                 for name in case_names(vendor):
                     exchanges = run_case(h, proxy, cases, vendor, name)
@@ -833,7 +861,7 @@ def main():
                 for vendor, name in targets:
                     m = mocklog.mark()
                     exchanges = run_case(h, proxy, cases, vendor, name)
-                    failures = evaluate(exchanges, intent=False)
+                    failures = {**ready_failures(h), **evaluate(exchanges, intent=False)}
                     caught_here = target in failures
                     caught = caught or caught_here
                     say(f"  {'caught' if caught_here else 'MISSED'} {vendor} {name}: {target}: {failures.get(target, '(passed)')}")
@@ -857,7 +885,7 @@ def main():
         for language in languages:
             for mutant, (target, _) in MUTANTS[language].items():
                 h = Harness(language, mutant)
-                failed = {}
+                failed = {prop: set(VENDOR_PATH) for prop in ready_failures(h)}
                 for vendor in VENDOR_PATH:
                     for name in case_names(vendor):
                         if name in ("fault-slow",):

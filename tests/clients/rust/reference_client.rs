@@ -242,7 +242,9 @@ pub fn interpret(vendor: &str, sent: &Value, response: &HttpResponse) -> ClientO
         ("agencyhandy", 400) => ClientOutcome::ValidationError {
             fields: body.get("fieldName").and_then(Value::as_str).map(|f| vec![f.to_owned()]),
         },
-        (_, 401 | 403) => ClientOutcome::Unauthorized {},
+        // Only VoiceAIWrapper (a key without the permission) and AgencyHandy (another account's
+        // company) document a 403; from the others it is an answer no create gets.
+        (_, 401) | ("voiceaiwrapper" | "agencyhandy", 403) => ClientOutcome::Unauthorized {},
         _ => ClientOutcome::UnexpectedResponse {},
     }
 }
