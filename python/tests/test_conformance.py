@@ -55,7 +55,9 @@ def test_conformance_tests_gives_a_failing_test_for_the_broken_property_only(pyt
         """
     )
     outcome = pytester.runpytest("-p", "no:cacheprovider")
-    outcome.assert_outcomes(passed=18, failed=2, skipped=1)
+    # Skipped: auth_header_case (no case-exact header at SmartLead) and validation_fields (this
+    # client reports no `fields`).
+    outcome.assert_outcomes(passed=18, failed=2, skipped=2)
     outcome.stdout.fnmatch_lines(["*response.duplicate fails on smartlead*"])
     failed = sorted(line.split("[")[1].split("]")[0] for line in outcome.outlines if line.startswith("FAILED"))
     assert failed == DUPLICATE_PROPERTIES
