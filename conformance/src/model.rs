@@ -59,6 +59,22 @@ impl Scenario {
         Self::Undocumented,
     ];
 
+    /// The scenario whose outcome an answer with this status documents, for a vendor's
+    /// documented example answer the suite injects: 400 and 422 a validation error, 401 and 403
+    /// a refused credential, 409 a duplicate, 429 a rate limit, 5xx a server error; other
+    /// statuses document no outcome (`None`: not injected).
+    pub fn documented_by(status: u16) -> Option<Self> {
+        match status {
+            400 | 422 => Some(Self::Validation),
+            401 => Some(Self::Unauthorized),
+            403 => Some(Self::Forbidden),
+            409 => Some(Self::Duplicate),
+            429 => Some(Self::RateLimited),
+            500..=599 => Some(Self::ServerError),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Create => "create",

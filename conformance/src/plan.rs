@@ -65,7 +65,20 @@ impl PreparedVendor {
             .collect())
     }
 
+    /// The scenario's own variants and the documented example answers injected for it.
     fn variant_kinds(&self, scenario: Scenario) -> Result<Vec<(String, BoxedStrategy<Case>)>, String> {
+        let documented = self.documented(scenario);
+        match self.own_variant_kinds(scenario) {
+            Ok(mut kinds) => {
+                kinds.extend(documented);
+                Ok(kinds)
+            }
+            Err(reason) if documented.is_empty() => Err(reason),
+            Err(_) => Ok(documented),
+        }
+    }
+
+    fn own_variant_kinds(&self, scenario: Scenario) -> Result<Vec<(String, BoxedStrategy<Case>)>, String> {
         let m = &self.model;
         let s = &self.sources;
         let one = |strategy| Ok(vec![(String::new(), strategy)]);
@@ -153,6 +166,22 @@ impl PreparedVendor {
             .into_iter()
             .map(|(name, effect)| {
                 let strategy = cases::faulty(&self.sources, Scenario::Undocumented, &name, vec![effect]);
+                (name, strategy)
+            })
+            .collect()
+    }
+
+    /// The vendor's documented example answers the mock never gives to the suite's cases
+    /// ([`VendorModel::injected_examples`]) whose status documents this scenario's outcome, each
+    /// injected as it is documented: `documented:400:joi`.
+    fn documented(&self, scenario: Scenario) -> Vec<(String, BoxedStrategy<Case>)> {
+        let examples = self.model.injected_examples().into_iter().filter(|(s, _)| *s == scenario);
+        examples
+            .map(|(_, example)| {
+                let name = format!("documented:{}:{}", example.status, example.name);
+                let body = serde_json::to_string(&example.body).unwrap_or_default();
+                let effect = Effect::Respond { status: example.status, body, content_type: None };
+                let strategy = cases::faulty(&self.sources, scenario, &name, vec![effect]);
                 (name, strategy)
             })
             .collect()

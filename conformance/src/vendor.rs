@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-pub(crate) use vendor_mock::spec::{CredentialLocation as Location, CredentialPart, Operation, Vendor};
+pub(crate) use vendor_mock::spec::{
+    CredentialLocation as Location, CredentialPart, Operation, ResponseExample, Vendor,
+};
 
 use crate::error::SpecError;
 use crate::http1::Request;
+use crate::model::Scenario;
 
 /// One vendor as the suite drives it: the spec model and its create operation.
 #[derive(Debug, Clone)]
@@ -94,11 +97,38 @@ impl VendorModel {
     /// templates for requests that are wrong as requests (an unknown path, another method, a
     /// body too large or too slow) are not among them.
     pub fn create_statuses(&self) -> std::collections::BTreeSet<u16> {
+        let mut statuses = self.answered_statuses();
+        statuses.extend(self.spec.errors.get("malformed").map(|t| t.status));
+        statuses
+    }
+
+    /// The statuses the mock answers the suite's own cases with: [`VendorModel::create_statuses`]
+    /// but the `malformed` template's (a body that is not JSON, which no case asks a client to
+    /// send). A documented example answer with another status is one the mock never gives, so
+    /// the suite injects it ([`VendorModel::injected_examples`]).
+    pub fn answered_statuses(&self) -> std::collections::BTreeSet<u16> {
         let op = self.create();
-        let named = ["unauthorized", "forbidden", "invalid", "malformed", "rate_limited"];
+        let named = ["unauthorized", "forbidden", "invalid", "rate_limited"];
         let templates = named.iter().copied().chain(op.unique.iter().map(|rule| rule.error.as_str()));
         let errors = templates.filter_map(|name| self.spec.errors.get(name)).map(|t| t.status);
         std::iter::once(op.success.status).chain(errors).collect()
+    }
+
+    /// The create operation's documented response examples the suite injects, each with the
+    /// scenario whose outcome its status documents: those whose status the mock never answers
+    /// the suite's cases with ([`VendorModel::answered_statuses`]) and documents an outcome
+    /// ([`Scenario::documented_by`]). SmartLead's Joi/Boom `400` (the mock answers a schema
+    /// violation with its `422`) is one.
+    pub fn injected_examples(&self) -> Vec<(Scenario, &ResponseExample)> {
+        let answered = self.answered_statuses();
+        let examples = self.create().response_examples.iter().filter(|e| !answered.contains(&e.status));
+        examples.filter_map(|e| Some((Scenario::documented_by(e.status)?, e))).collect()
+    }
+
+    /// The injected example an answer is (its status and its body, as JSON), if it is one.
+    pub fn injected_example(&self, status: u16, body: &str) -> Option<(Scenario, &ResponseExample)> {
+        let body: Value = serde_json::from_str(body).ok()?;
+        self.injected_examples().into_iter().find(|(_, e)| e.status == status && e.body == body)
     }
 
     /// Of the client errors HTTP APIs commonly answer, those the vendor never answers a create
@@ -245,6 +275,25 @@ mod tests {
         let m = with_tenants[0];
         let answer = json!({"message":"x","companies":[{"_id":"64b7f0c2a1b2c3d4e5f60718","name":"A"}]});
         assert_eq!(m.first_tenant(&answer).as_deref(), Some("64b7f0c2a1b2c3d4e5f60718"));
+    }
+
+    #[test]
+    fn only_documented_examples_with_a_status_the_mock_never_answers_are_injected() {
+        let injected: Vec<(String, Scenario, u16, String)> = models()
+            .iter()
+            .flat_map(|m| {
+                m.injected_examples().into_iter().map(|(s, e)| (m.name().to_owned(), s, e.status, e.name.clone()))
+            })
+            .collect();
+        // SmartLead's Joi/Boom 400 (the mock answers a schema violation with 422); its 413 documents
+        // no outcome; every other vendor's examples have statuses the mock itself answers.
+        assert_eq!(injected, vec![("smartlead".to_owned(), Scenario::Validation, 400, "joi".to_owned())]);
+        let smartlead = models().into_iter().find(|m| m.name() == "smartlead").expect("smartlead");
+        assert!(smartlead.create_statuses().contains(&400), "the malformed body's 400 is documented");
+        let joi = r#"{"statusCode":400,"error":"Bad Request","message":"\"forward_email_body\" must be a string"}"#;
+        assert_eq!(smartlead.injected_example(400, joi).map(|(_, e)| e.name.as_str()), Some("joi"));
+        assert!(smartlead.injected_example(400, r#"{"statusCode":400}"#).is_none());
+        assert!(smartlead.injected_example(422, joi).is_none());
     }
 
     #[test]

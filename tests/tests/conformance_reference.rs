@@ -114,6 +114,11 @@ enum Bug {
     AnySuccessCreated,
     /// Names a field the input does not have in its validation errors.
     WrongValidationField,
+    /// Reads every 400 as an unexpected response (as if the vendor documented only its 422).
+    Misreads400,
+    /// Picks the field out of a Joi message (`"forward_email_body" must be a string`) one
+    /// character short (`orward_email_body`).
+    SlicesJoiField,
     /// Its `ready` leaves AgencyHandy out.
     DropsAgencyHandy,
     /// Its `ready` lists AgencyHandy, but it answers every AgencyHandy case `skipped`.
@@ -215,6 +220,12 @@ impl BrokenClient {
         match (self.bug, vendor, r.status) {
             (Bug::SuccessOn5xx, _, 500..) => ClientOutcome::Created { id: None },
             (Bug::MisreadsForbidden, _, 403) => ClientOutcome::UnexpectedResponse {},
+            (Bug::Misreads400, _, 400) => ClientOutcome::UnexpectedResponse {},
+            (Bug::SlicesJoiField, _, 400) if body["message"].as_str().is_some_and(|m| m.starts_with('"')) => {
+                let message = body["message"].as_str().unwrap_or_default();
+                let field = message.get(2..).unwrap_or_default().split('"').next().unwrap_or_default();
+                ClientOutcome::ValidationError { fields: Some(vec![field.to_owned()]) }
+            }
             (Bug::DuplicateMobileAsValidation, "cellcast", 400) if body["error"].get("email").is_none() => {
                 ClientOutcome::ValidationError { fields: None }
             }
@@ -518,6 +529,18 @@ fn a_200_without_the_success_fields_reported_as_created_is_caught_by_the_unexpec
 fn validation_errors_naming_another_field_are_caught_by_the_validation_fields_property() {
     caught_on_several_seeds(Bug::WrongValidationField, "cellcast", "response.validation_fields");
     caught_on_several_seeds(Bug::WrongValidationField, "voiceaiwrapper", "response.validation_fields");
+}
+
+#[test]
+fn a_misread_documented_400_the_mock_never_answers_itself_is_caught_by_the_validation_error_property() {
+    // SmartLead answers a schema violation with its 422; its spec also documents a Joi/Boom 400,
+    // which the suite injects (`validation/documented:400:joi`).
+    caught_on_several_seeds(Bug::Misreads400, "smartlead", "response.validation_error");
+}
+
+#[test]
+fn a_field_misread_from_the_documented_joi_400_is_caught_by_the_validation_fields_property() {
+    caught_on_several_seeds(Bug::SlicesJoiField, "smartlead", "response.validation_fields");
 }
 
 #[test]

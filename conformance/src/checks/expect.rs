@@ -4,7 +4,7 @@ use serde_json::Value;
 use vendor_mock::{Effect, Entry, Outcome};
 
 use super::{Exchange, Sent};
-use crate::model::Call;
+use crate::model::{Call, Scenario};
 
 /// What the vendor's answer was, as far as a client's outcome goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,19 @@ pub(crate) enum Answer {
 }
 
 impl Answer {
+    /// The answer an injected documented example stands for, by the scenario its status
+    /// documents ([`Scenario::documented_by`]).
+    pub(crate) fn documented_by(scenario: Scenario) -> Self {
+        match scenario {
+            Scenario::Validation => Self::Invalid,
+            Scenario::Unauthorized | Scenario::Forbidden => Self::Unauthorized,
+            Scenario::Duplicate => Self::Duplicate,
+            Scenario::RateLimited => Self::RateLimited,
+            Scenario::ServerError => Self::ServerError,
+            _ => Self::Undocumented,
+        }
+    }
+
     /// The outcome kinds a client may report for it.
     pub(crate) fn kinds(self) -> &'static [&'static str] {
         match self {
@@ -120,8 +133,14 @@ fn of_entry(x: &Exchange<'_>, e: &Entry) -> Expect {
             Effect::Status { status } if x.ctx.vendor.undocumented_statuses().contains(status) => {
                 single(Answer::Undocumented)
             }
-            // The suite injects only answers the vendor never gives (the undocumented scenario).
-            Effect::Respond { .. } => single(Answer::Undocumented),
+            // A documented example answer the mock never gives itself means what its status
+            // documents; any other is an answer the vendor never gives (the undocumented scenario).
+            Effect::Respond { status, body, .. } => single(
+                x.ctx
+                    .vendor
+                    .injected_example(*status, body)
+                    .map_or(Answer::Undocumented, |(s, _)| Answer::documented_by(s)),
+            ),
             _ => Expect::Unknown,
         },
         // malformed, too_large, unrouted, …: the request itself was wrong (request properties).

@@ -2,7 +2,7 @@
 //! against what the mock actually answered.
 
 use serde_json::{Value, json};
-use vendor_mock::{Entry, Outcome};
+use vendor_mock::{Effect, Entry, Outcome};
 
 use super::expect::{self, Answer, Expect};
 use super::{Exchange, accepted};
@@ -91,9 +91,11 @@ pub(crate) fn unexpected_response(x: &Exchange<'_>) -> Option<Verdict> {
 }
 
 /// `response.validation_fields`: the `fields` of a `validation_error`, where given, name the
-/// field the case broke (or one the vendor's answer named).
+/// field the case broke or one the vendor's answer named; for an injected documented example
+/// answer (no field broken), a field the example's text names (SmartLead's Joi/Boom 400 names
+/// `forward_email_body` in `"forward_email_body" must be a string`). Absent or empty `fields`
+/// pass.
 pub(crate) fn validation_fields(x: &Exchange<'_>) -> Option<Verdict> {
-    let broken = x.case.broken.as_ref()?;
     Verdict::worst(x.calls().filter_map(|(call, creates)| {
         let reported: Vec<String> = match call.outcome()? {
             ClientOutcome::ValidationError { fields } => fields.unwrap_or_default(),
@@ -109,8 +111,12 @@ pub(crate) fn validation_fields(x: &Exchange<'_>) -> Option<Verdict> {
         if reported.is_empty() {
             return None;
         }
+        let outcome = creates.last().map(|s| &s.entry.outcome);
+        let Some(broken) = &x.case.broken else {
+            return example_fields(x, outcome?, &reported);
+        };
         let mut named = vec![broken.path.clone()];
-        if let Some(Outcome::Invalid { violations }) = creates.last().map(|s| &s.entry.outcome) {
+        if let Some(Outcome::Invalid { violations }) = outcome {
             named.extend(violations.iter().map(|v| v.field.clone()));
         }
         if reported.iter().any(|f| named.iter().any(|n| names_field(f, n))) {
@@ -125,6 +131,42 @@ pub(crate) fn validation_fields(x: &Exchange<'_>) -> Option<Verdict> {
             format!("{reported:?}"),
         ))
     }))
+}
+
+/// For an injected documented example answer: a reported field passes when each of its names
+/// is a word of the example (a key, or a word of one of its strings).
+fn example_fields(x: &Exchange<'_>, outcome: &Outcome, reported: &[String]) -> Option<Verdict> {
+    let Outcome::Fault { effect: Effect::Respond { status, body, .. } } = outcome else {
+        return None;
+    };
+    let (_, example) = x.ctx.vendor.injected_example(*status, body)?;
+    let mut said = Vec::new();
+    words(&example.body, &mut said);
+    if reported.iter().any(|f| field_names(f).iter().all(|n| said.contains(n))) {
+        return Some(Verdict::Pass);
+    }
+    Some(Verdict::fail(
+        format!(
+            "the documented {} answer `{}` names no field the client's validation_error names ({reported:?})",
+            example.status, example.name
+        ),
+        format!("fields the answer names: {}", pretty(&example.body)),
+        format!("{reported:?}"),
+    ))
+}
+
+/// The words of a JSON value: its keys, and its strings split at what is not a letter, a digit
+/// or `_`.
+fn words<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+    match value {
+        Value::String(s) => out.extend(s.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty())),
+        Value::Array(items) => items.iter().for_each(|v| words(v, out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            out.push(k);
+            words(v, out);
+        }),
+        _ => {}
+    }
 }
 
 /// A field's names, without array indexes and separators: `client_users[0].email`,

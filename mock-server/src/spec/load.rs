@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::model::DEFAULT_REVISION;
 use super::model::{
-    Action, Auth, Defaults, Fidelity, FieldPath, IdRule, Operation, RateLimits, Template, Tenants, UniqueRule,
-    UpdateBy, Vendor,
+    Action, Auth, Defaults, Fidelity, FieldPath, IdRule, Operation, RateLimits, ResponseExample, Template, Tenants,
+    UniqueRule, UpdateBy, Vendor,
 };
 use super::{ADMIN_PREFIX, ENGINE_ERRORS, FAULT_ERRORS, SpecError};
 
@@ -257,6 +257,7 @@ fn read_operation(
         defaults: request_schema.as_ref().map(Defaults::of).unwrap_or_default(),
         example: json_body.and_then(documented_example),
         examples: json_body.map(named_examples).unwrap_or_default(),
+        response_examples: response_examples(op),
         request_schema,
         validator,
         strip_unknown: x.strip_unknown,
@@ -276,6 +277,22 @@ fn documented_example(media: &Value) -> Option<Value> {
 fn named_examples(media: &Value) -> Vec<(String, Value)> {
     let examples = media.get("examples").and_then(Value::as_object).into_iter().flatten();
     examples.map(|(name, e)| (name.clone(), e.get("value").cloned().unwrap_or(Value::Null))).collect()
+}
+
+/// Every named JSON example of an operation's documented responses, by status (numeric keys
+/// only: `default` and `4XX` name no one status) then in document order.
+fn response_examples(op: &Value) -> Vec<ResponseExample> {
+    let responses = op.get("responses").and_then(Value::as_object).into_iter().flatten();
+    let mut examples: Vec<ResponseExample> = responses
+        .filter_map(|(status, response)| Some((status.parse::<u16>().ok()?, response)))
+        .flat_map(|(status, response)| {
+            let media = response.pointer("/content/application~1json");
+            let named = media.map(named_examples).unwrap_or_default();
+            named.into_iter().map(move |(name, body)| ResponseExample { status, name, body })
+        })
+        .collect();
+    examples.sort_by_key(|e| e.status);
+    examples
 }
 
 /// The path (object keys, `?` markers dropped) to the string that is exactly `{{tenants}}`.
@@ -372,6 +389,32 @@ mod tests {
         defaults.apply(&mut empty);
         assert_eq!(empty, json!({"plan": "basic"}), "absent objects are not created");
         assert!(Defaults::of(&json!({"properties": {"a": {"type": "string"}}})).is_empty());
+    }
+
+    #[test]
+    fn response_examples_are_read_per_numeric_status_in_status_order() {
+        let op = json!({"responses": {
+            "422": {"content": {"application/json": {"examples": {"documented": {"value": {"error": "x"}}}}}},
+            "400": {"content": {"application/json": {"examples": {
+                "joi": {"value": {"message": "\"a\" must be a string"}},
+                "bare": {"summary": "no value"}
+            }}}},
+            "default": {"content": {"application/json": {"examples": {"any": {"value": {}}}}}},
+            "4XX": {"content": {"application/json": {"examples": {"any": {"value": {}}}}}},
+            "401": {"description": "no content"},
+            "500": {"content": {"text/html": {"examples": {"page": {"value": "<html>"}}}}}
+        }});
+        let got: Vec<(u16, String, Value)> =
+            response_examples(&op).into_iter().map(|e| (e.status, e.name, e.body)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (400, "joi".into(), json!({"message": "\"a\" must be a string"})),
+                (400, "bare".into(), Value::Null),
+                (422, "documented".into(), json!({"error": "x"})),
+            ]
+        );
+        assert!(response_examples(&json!({})).is_empty());
     }
 
     #[test]

@@ -220,6 +220,10 @@ pub struct Operation {
     pub example: Option<Value>,
     /// Every named request example (`captured`, `older_page`, …), in document order.
     pub examples: Vec<(String, Value)>,
+    /// Every named JSON example of the documented `responses` (SmartLead's Joi/Boom `400`
+    /// `joi`, …), by status then in document order; `default` and `4XX`-style ranges are not
+    /// statuses and are left out.
+    pub response_examples: Vec<ResponseExample>,
     /// The request schema's `default`s, where they are (empty when it has none).
     pub defaults: Defaults,
     pub(crate) validator: Option<jsonschema::Validator>,
@@ -232,6 +236,18 @@ pub struct Operation {
     /// For `list_tenants`: where the success answer lists the tenants (the `{{tenants}}`
     /// placeholder's place in the success body).
     pub tenants_at: Option<FieldPath>,
+}
+
+/// One named example of a documented response (`responses.<status>.content.application/json
+/// .examples.<name>.value`): an answer the vendor's documentation shows for the operation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ResponseExample {
+    pub status: u16,
+    /// The example's name in the document (`joi`, `captured`, `mock`).
+    pub name: String,
+    /// The example's `value` (`null` when it has none).
+    pub body: Value,
 }
 
 /// Where a schema's `default`s are: only the properties that have one, or under which one is,
