@@ -405,15 +405,12 @@ fn add_fault(mock: &Mock, body: Value) -> Handled {
     if fault.times == Some(0) {
         return bad("times must be at least 1 (leave it out for a fault that lasts until cleared)".into());
     }
-    if let Effect::Status { status } = fault.effect
-        && !(100..=599).contains(&status)
+    if let Effect::Status { status } | Effect::Respond { status, .. } = &fault.effect
+        && !(100..=599).contains(status)
     {
         return bad(format!("status {status} is not an HTTP status"));
     }
-    if let Effect::Respond { status, body, content_type } = &fault.effect {
-        if !(100..=599).contains(status) {
-            return bad(format!("status {status} is not an HTTP status"));
-        }
+    if let Effect::Respond { body, content_type, .. } = &fault.effect {
         if body.len() > crate::fault::MAX_RESPOND_BODY {
             return bad(format!(
                 "body of {} bytes is longer than {} bytes",

@@ -120,7 +120,7 @@ mod watch;
 
 pub use auth::{CredentialList, HeaderCase};
 pub use embed::{MockServer, MockServerBuilder, StartError};
-pub use fault::{Effect, Fault};
+pub use fault::{Effect, Fault, MAX_RESPOND_BODY};
 pub use journal::entry::{Entry, HeaderCaseSeen, Outcome, Violation};
 pub use mock::{Config, Mock};
 pub use seed::{SeedBatch, SeedData, SeedError};

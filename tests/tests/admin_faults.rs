@@ -179,6 +179,29 @@ async fn a_malformed_fault_answers_200_with_a_body_that_is_not_json() {
 }
 
 #[tokio::test]
+async fn a_respond_fault_takes_a_body_up_to_64_kib_and_refuses_a_longer_one_a_bad_status_or_content_type() {
+    let server = MockServer::start().await;
+    let respond = |status: u16, body: String, content_type: &str| json!({"effect": {"type": "respond", "status": status, "body": body, "content_type": content_type}});
+    let limit = vendor_mock::MAX_RESPOND_BODY;
+    assert_eq!(limit, 64 * 1024);
+    inject(&server, respond(200, "x".repeat(limit), "text/plain")).await;
+    for (fault, why) in [
+        (respond(200, "x".repeat(limit + 1), "text/plain"), "body of 65537 bytes is longer than 65536 bytes"),
+        (respond(600, String::new(), "text/plain"), "status 600 is not an HTTP status"),
+        (respond(200, String::new(), "text/plain\n"), "content_type is not a valid header value"),
+    ] {
+        let refused = admin(&server, "POST", "/faults", Some(fault)).await;
+        assert_eq!(refused.status, 400, "{why}: {:?}", refused.json);
+        assert!(refused.json.to_string().contains(why), "{why}: {:?}", refused.json);
+    }
+    assert_eq!(
+        admin(&server, "GET", "/faults", None).await.json["faults"].as_array().map(Vec::len),
+        Some(1),
+        "only the first"
+    );
+}
+
+#[tokio::test]
 async fn a_respond_fault_answers_exactly_the_status_body_and_content_type_it_names() {
     let server = MockServer::start().await;
     let page = "<html><body>404 Not Found</body></html>";
